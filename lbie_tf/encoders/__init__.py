@@ -1,0 +1,1 @@
+"""encoders of lbie_tf."""

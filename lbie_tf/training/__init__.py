@@ -1,0 +1,1 @@
+"""training of lbie_tf."""

@@ -1,0 +1,27 @@
+"""Packaging for lbie-tf: Language-Based Image Editing (Chen et al., CVPR 2018) in TensorFlow 2 / Keras 3."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="lbie-tf",
+    version="0.1.0",
+    description="Language-Based Image Editing with Recurrent Attentive Models, in TensorFlow 2 / Keras 3",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["lbie_tf", "lbie_tf.*"]),
+    py_modules=["train_segmentation"],
+    install_requires=[
+        "tensorflow==2.21.0",
+        "keras==3.15.1",
+        "tensorboard==2.21.0",
+        "tensorflow-datasets==4.9.10",
+        "importlib_resources>=7.1",  # needed by tensorflow-datasets on Python >= 3.9, not declared by it
+        "numpy>=2.0,<3",
+        "pillow>=10",
+        "absl-py>=2.1",
+        "scipy>=1.13",
+    ],
+    extras_require={"test": ["pytest>=8"]},
+    entry_points={"console_scripts": ["lbie-train-segmentation=train_segmentation:run"]},
+)
