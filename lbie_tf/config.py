@@ -1,0 +1,151 @@
+"""Plain, frozen configuration records for models and training (filled from absl flags by the entry points).
+
+Library code receives these dataclasses and never reads absl `FLAGS`, so it can be used from notebooks and
+tests. Every field where the paper and the released code disagree names both in its comment; the presets in
+`configs/*.cfg` set whole families of fields at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from lbie_tf.errors import ConfigError
+
+
+@dataclasses.dataclass(frozen=True)
+class SegmenterConfig:
+    """Architecture of a language-based segmentation model (the framework of paper §3, Figure 4).
+
+    Attributes:
+        image_encoder: "cosal_paper" (paper §4.1: 6 convs 4,4,8,8,16,16, max-pool after every two → 6×6×16)
+            or "cosal_released" (CoSaL/net.py: 10 convs + BN, stride-2 downsampling → 3×3×128).
+        image_size: input height = width in pixels.
+        num_classes: output classes (CoSaL: 7 colour classes, 0 = background).
+        vocab_size: number of word ids.
+        word_embedding_dim: word embedding width; 0 = one-hot words (the released code).
+        sentence_units: units of the per-sentence LSTM, shared across sentences (paper 16, code 128).
+        sentence_bidirectional: paper: bidirectional; code: unidirectional.
+        paragraph_units: units of the sentence-level LSTM over sentence vectors (paper 16, code 128).
+        steps: maximum number of fusion steps T (paper 1..4 for CoSaL).
+        use_attention: False = the paper's T=1 baseline: every region gets the last LSTM vector.
+        attention_score: "bilinear" (paper, softmax of sᵀWu), "scaled_dot" (CoSaL code, no softmax),
+            "additive" (Flowers code).
+        attention_units: rank of the attention map W (paper 16).
+        fusion_units: C-GRU state width (paper 16, code 128).
+        fusion_kernel_size: C-GRU kernel (paper: convolutional, 3 here; code: 1, per position).
+        reset_gate_on: "state" (paper, r ⊙ S) or "text" (CoSaL code, r ⊙ Û).
+        output_projection: paper's S_{t+1} = W7 ⊗ h (True) or the code's S_{t+1} = h (False).
+        gate_bias_init: initial bias of the z/r gates (paper 0, CoSaL code 0.5).
+        gate_source: "state" (paper: linear map on each region's C-GRU state) or "decoder" (code: channel 0
+            of the decoder output, one gate per output pixel).
+        final_step: "force" (paper Algorithm 1: a region that never stopped keeps its last output) or
+            "drop" (code: the never-stopped probability mass is dropped).
+        inference_stop: how a region picks its output at inference: "first_gate" (Algorithm 1 with each gate
+            thresholded at 0.5, the first stop wins) or "most_likely" (released code: argmax_t β_t).
+        decoder: "paper" (1×1 convs 16, C + one bilinear-initialised transposed conv k16 s8) or
+            "released" (CoSaL/net.py: 4 × [deconv 4/2 + 3×3 convs + BN]).
+        classifier_units: width of the paper decoder's first 1×1 conv (16).
+        batch_norm_momentum: momentum of the released-code BatchNorm layers (contrib default 0.999).
+    """
+
+    image_encoder: str = "cosal_paper"
+    image_size: int = 48
+    num_classes: int = 7
+    vocab_size: int = 20
+    word_embedding_dim: int = 16
+    sentence_units: int = 16
+    sentence_bidirectional: bool = True
+    paragraph_units: int = 16
+    steps: int = 4
+    use_attention: bool = True
+    attention_score: str = "bilinear"
+    attention_units: int = 16
+    fusion_units: int = 16
+    fusion_kernel_size: int = 3
+    reset_gate_on: str = "state"
+    output_projection: bool = True
+    gate_bias_init: float = 0.0
+    gate_source: str = "state"
+    final_step: str = "force"
+    inference_stop: str = "first_gate"
+    decoder: str = "paper"
+    classifier_units: int = 16
+    batch_norm_momentum: float = 0.999
+
+    def __post_init__(self):
+        _check_choice("image_encoder", self.image_encoder, ("cosal_paper", "cosal_released"))
+        _check_choice("attention_score", self.attention_score, ("bilinear", "scaled_dot", "additive"))
+        _check_choice("reset_gate_on", self.reset_gate_on, ("state", "text"))
+        _check_choice("gate_source", self.gate_source, ("state", "decoder"))
+        _check_choice("final_step", self.final_step, ("force", "drop"))
+        _check_choice("inference_stop", self.inference_stop, ("first_gate", "most_likely"))
+        _check_choice("decoder", self.decoder, ("paper", "released"))
+        for name in ("image_size", "num_classes", "vocab_size", "sentence_units", "paragraph_units", "steps",
+                     "attention_units", "fusion_units", "fusion_kernel_size", "classifier_units"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"--{name} must be at least 1, got {getattr(self, name)}")
+        if self.image_size % 24:
+            raise ConfigError(f"--image_size must be a multiple of 24 (three cells, stride-8 encoder), "
+                              f"got {self.image_size}")
+        if not self.use_attention and self.steps != 1:
+            raise ConfigError("--noattention is the paper's T=1 baseline: set --steps=1")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingConfig:
+    """How a model is trained and evaluated (shared by every task).
+
+    Attributes:
+        termination_training: "gumbel" (paper: Gumbel-softmax over the stop step, annealed temperature),
+            "marginal" (released code: exact log-sum-exp over the stop step), "reinforce" (the paper's
+            rejected score-function baseline).
+        gumbel_temperature_initial / gumbel_temperature_min / gumbel_temperature_decay: the fixed annealing
+            schedule λ(step) = max(min, initial · exp(−decay · step)).
+        gumbel_hard: straight-through one-hot samples in the forward pass.
+        foreground_weight: cross-entropy weight of non-background pixels (paper 1, released code 10).
+        learning_rate, adam_beta_1: Adam (released code: 1e-3, 0.5).
+        batch_size: global batch size, split over replicas.
+        train_steps: optimizer steps in total (resumed runs continue up to it).
+        checkpoint_every, summary_every, image_summary_every: in steps.
+        seed: seeds model initialisation and the Gumbel / REINFORCE noise.
+        jit_compile: "auto" (XLA on one device, off under MirroredStrategy), "on", "off".
+        strategy: "auto", "default", "one_device", "mirrored".
+    """
+
+    termination_training: str = "gumbel"
+    gumbel_temperature_initial: float = 1.0
+    gumbel_temperature_min: float = 0.5
+    gumbel_temperature_decay: float = 3e-4
+    gumbel_hard: bool = False
+    foreground_weight: float = 1.0
+    learning_rate: float = 1e-3
+    adam_beta_1: float = 0.9
+    batch_size: int = 64
+    train_steps: int = 2000
+    checkpoint_every: int = 500
+    summary_every: int = 50
+    image_summary_every: int = 500
+    seed: int = 0
+    jit_compile: str = "auto"
+    strategy: str = "auto"
+
+    def __post_init__(self):
+        _check_choice("termination_training", self.termination_training, ("gumbel", "marginal", "reinforce"))
+        _check_choice("jit_compile", self.jit_compile, ("auto", "on", "off"))
+        for name in ("batch_size", "train_steps", "checkpoint_every", "summary_every", "image_summary_every"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"--{name} must be at least 1, got {getattr(self, name)}")
+        if not self.learning_rate > 0:
+            raise ConfigError(f"--learning_rate must be positive, got {self.learning_rate}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"--{name}={value!r} is not one of {', '.join(choices)}")

@@ -1,0 +1,88 @@
+"""Hierarchical text encoder for multi-sentence captions (CoSaL): words → sentence vectors → U.
+
+Tokens `[batch, sentences, words]` → word vectors (an embedding, or one-hot as in the released code) →
+one LSTM shared by every sentence (bidirectional in the paper, unidirectional in the code), keeping each
+sentence's final state → a sentence-level LSTM over the sentence vectors, returning one vector per sentence.
+The result U `[batch, sentences, units]` is what the fusion attends over (paper §3 "Language encoder",
+§4.1 "Each sentence … is encoded with bidirectional LSTMs that share parameters. Another LSTM … on top").
+The paper's no-attention baseline uses the last sentence-level output as the caption summary.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="lbie")
+class SentenceHierarchyEncoder(keras.layers.Layer):
+    """Encodes a caption of fixed-length sentences into one feature vector per sentence.
+
+    Args:
+        vocab_size: number of word ids; ids outside [0, vocab_size) are rejected by the model's input check.
+        embedding_dim: word embedding width; 0 uses one-hot word vectors (the released code).
+        sentence_units: units of the per-sentence LSTM (per direction when bidirectional).
+        bidirectional: run the per-sentence LSTM in both directions and concatenate the final states.
+        paragraph_units: units of the sentence-level LSTM.
+        unit_forget_bias: add 1 to the LSTM forget-gate bias at initialisation (Keras default; the released
+            code's cells use forget_bias 0, i.e. False).
+
+    Call arguments:
+        tokens: int `[batch, sentences, words]`.
+
+    Returns:
+        `(features, summary)`: features `[batch, sentences, paragraph_units]` (U) and the last sentence-level
+        output `[batch, paragraph_units]`.
+
+    Reference: paper §3 (language encoder) and §4.1 (CoSaL model implementation).
+    """
+
+    def __init__(self, vocab_size, embedding_dim=16, sentence_units=16, bidirectional=True,
+                 paragraph_units=16, unit_forget_bias=True, **kwargs):
+        super().__init__(**kwargs)
+        self.vocab_size = vocab_size
+        self.embedding_dim = embedding_dim
+        self.sentence_units = sentence_units
+        self.bidirectional = bidirectional
+        self.paragraph_units = paragraph_units
+        self.unit_forget_bias = unit_forget_bias
+        self.embedding = (keras.layers.Embedding(vocab_size, embedding_dim, name="word_embedding")
+                          if embedding_dim else None)
+        # Captions are short (3 words, 9 sentences): unrolled LSTMs avoid a while loop per step.
+        sentence_lstm = keras.layers.LSTM(sentence_units, unroll=True, unit_forget_bias=unit_forget_bias,
+                                          name="sentence_lstm")
+        self.sentence_lstm = (keras.layers.Bidirectional(sentence_lstm, name="sentence_bilstm")
+                              if bidirectional else sentence_lstm)
+        self.paragraph_lstm = keras.layers.LSTM(paragraph_units, return_sequences=True, unroll=True,
+                                                unit_forget_bias=unit_forget_bias, name="paragraph_lstm")
+
+    def _word_vectors(self, tokens):
+        if self.embedding is not None:
+            return self.embedding(tokens)
+        return ops.one_hot(tokens, self.vocab_size)
+
+    def build(self, tokens_shape):
+        batch, sentences, words = tokens_shape
+        width = self.embedding_dim or self.vocab_size
+        if self.embedding is not None:
+            self.embedding.build((None, words))
+        self.sentence_lstm.build((None, words, width))
+        sentence_width = self.sentence_units * (2 if self.bidirectional else 1)
+        self.paragraph_lstm.build((None, sentences, sentence_width))
+
+    def call(self, tokens):
+        sentences, words = tokens.shape[1], tokens.shape[2]
+        flat = ops.reshape(tokens, (-1, words))
+        sentence_vectors = self.sentence_lstm(self._word_vectors(flat))
+        sentence_vectors = ops.reshape(sentence_vectors, (-1, sentences, sentence_vectors.shape[-1]))
+        features = self.paragraph_lstm(sentence_vectors)
+        return features, features[:, -1]
+
+    def compute_output_shape(self, tokens_shape):
+        batch, sentences = tokens_shape[0], tokens_shape[1]
+        return (batch, sentences, self.paragraph_units), (batch, self.paragraph_units)
+
+    def get_config(self):
+        return {**super().get_config(), "vocab_size": self.vocab_size, "embedding_dim": self.embedding_dim,
+                "sentence_units": self.sentence_units, "bidirectional": self.bidirectional,
+                "paragraph_units": self.paragraph_units, "unit_forget_bias": self.unit_forget_bias}

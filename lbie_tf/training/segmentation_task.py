@@ -1,0 +1,162 @@
+"""Language-based segmentation as a `Task` of the shared training loop.
+
+Batches are dicts with `image` `[batch, H, W, 3]`, `tokens` `[batch, S, W]`, `labels` `[batch, H, W]` and
+`example_id` `[batch]` (the example's index in its stream; it keys the Gumbel / REINFORCE noise together with
+the step, so the noise of an example is the same however the batch is split over replicas, and a resumed run
+draws the same noise as an uninterrupted one).
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from lbie_tf import losses, random_hash
+from lbie_tf.config import SegmenterConfig, TrainingConfig
+from lbie_tf.layers.termination import GumbelTemperatureSchedule
+from lbie_tf.metrics import ConfusionMatrix, confusion_matrix_batch, iou_from_confusion, segmentation_report
+from lbie_tf.models.segmenter import build_segmenter
+from lbie_tf.visualize import colorize_labels, stop_step_image
+
+# Stream of the random-hash noise used by termination training (the data generator uses other streams).
+NOISE_STREAM = 7
+
+
+class SegmentationTask:
+    """Trains and evaluates a `LanguageSegmenter`.
+
+    Args:
+        model_config: the `SegmenterConfig`.
+        training: the `TrainingConfig` (termination mode, Gumbel schedule, optimiser, pixel weights, seed).
+        class_names: one name per class for the per-class IoU report.
+        palette: uint8 `[num_classes, 3]` colours for prediction images.
+        sentences, words: caption shape.
+    """
+
+    def __init__(self, model_config: SegmenterConfig, training: TrainingConfig, class_names, palette,
+                 sentences: int = 9, words: int = 3):
+        self.model_config = model_config
+        self.training = training
+        self.class_names = list(class_names)
+        self.palette = np.asarray(palette, np.uint8)
+        self.sentences = sentences
+        self.words = words
+        self.temperature = GumbelTemperatureSchedule(training.gumbel_temperature_initial,
+                                                     training.gumbel_temperature_min,
+                                                     training.gumbel_temperature_decay)
+        self.model = None
+        self.optimizer = None
+
+    def build(self) -> None:
+        keras.utils.set_random_seed(self.training.seed)
+        self.model = build_segmenter(self.model_config, self.sentences, self.words)
+        self.optimizer = keras.optimizers.Adam(self.training.learning_rate, beta_1=self.training.adam_beta_1)
+        self.optimizer.build(self.model.trainable_variables)
+
+    def run_config(self) -> dict:
+        return {"model": self.model_config.to_dict(), "sentences": self.sentences, "words": self.words}
+
+    def checkpoint_objects(self) -> dict:
+        return {"model": self.model, "optimizer": self.optimizer}
+
+    # ----------------------------------------------------------------------------------------------
+    def _noise(self, example_ids, step):
+        """Uniform noise `[batch, T, M, M]` keyed by (seed, step, example id)."""
+        steps, regions = self.model_config.steps, self.model.regions
+        keys = tf.cast(example_ids, tf.int64) * 1_000_003 + tf.cast(step, tf.int64)
+        noise = random_hash.uniform(self.training.seed, NOISE_STREAM, keys, steps * regions * regions)
+        return tf.reshape(noise, (-1, steps, regions, regions))
+
+    def train_step(self, batch: dict, step, global_batch_size: int) -> dict:
+        mode = self.training.termination_training
+        inputs = {"image": batch["image"], "tokens": batch["tokens"]}
+        labels = tf.cast(batch["labels"], tf.int32)
+        noise = self._noise(batch["example_id"], step) if mode != "marginal" else None
+        temperature = self.temperature(step)
+        with tf.GradientTape() as tape:
+            outputs = self.model.train_outputs(inputs, mode, temperature=temperature, uniform_noise=noise,
+                                               hard=self.training.gumbel_hard, training=True)
+            loss, cross_entropy = losses.segmentation_loss(outputs, labels, mode,
+                                                           self.training.foreground_weight)
+            scaled = tf.nn.compute_average_loss(loss, global_batch_size=global_batch_size)
+        variables = self.model.trainable_variables
+        gradients = tape.gradient(scaled, variables)
+        self.optimizer.apply_gradients(zip(gradients, variables))
+        prediction = _training_prediction(outputs)
+        return {
+            "loss": scaled,
+            "cross_entropy": tf.nn.compute_average_loss(cross_entropy, global_batch_size=global_batch_size),
+            "stop_step": tf.nn.compute_average_loss(losses.expected_stop_step(outputs["log_stop_probs"]),
+                                                    global_batch_size=global_batch_size),
+            "confusion": confusion_matrix_batch(labels, prediction, self.model_config.num_classes),
+        }
+
+    def log_scalars(self, step: int, reduced: dict) -> dict:
+        scalars = {"loss": float(reduced["loss"]), "cross_entropy": float(reduced["cross_entropy"]),
+                   "mean_stop_step": float(reduced["stop_step"])}
+        iou = iou_from_confusion(np.asarray(reduced["confusion"]))
+        scalars["iou"] = float(np.nanmean(iou)) if np.any(np.isfinite(iou)) else 0.0
+        if self.training.termination_training == "gumbel":
+            scalars["temperature"] = float(self.temperature(step))
+        return scalars
+
+    # ----------------------------------------------------------------------------------------------
+    def summary_images(self, examples: dict) -> dict:
+        inputs = {"image": examples["image"], "tokens": examples["tokens"]}
+        outputs = self.model(inputs, training=False)
+        prediction = np.argmax(outputs["logits"], axis=-1)
+        step_prediction = np.argmax(self.model.step_logits(inputs), axis=-1)  # [k, T, H, W]
+        size = self.model_config.image_size
+        steps = self.model_config.steps
+        stops = np.asarray(outputs["stop_step"])
+        images = {
+            "input": np.asarray(examples["image"], np.uint8),
+            "target": np.stack([colorize_labels(l, self.palette) for l in np.asarray(examples["labels"])]),
+            "prediction": np.stack([colorize_labels(p, self.palette) for p in prediction]),
+            "stop_step": np.stack([stop_step_image(s, steps, size) for s in stops]),
+        }
+        for t in range(steps):
+            images[f"prediction_step_{t + 1}"] = np.stack(
+                [colorize_labels(p, self.palette) for p in step_prediction[:, t]])
+        return images
+
+    def evaluate(self, dataset: tf.data.Dataset, jit_compile: bool) -> dict:
+        """Mean IoU over all classes from one confusion matrix over the whole dataset, per-class IoU,
+        pixel accuracy and the distribution of inference stop steps."""
+        num_classes, steps = self.model_config.num_classes, self.model_config.steps
+        model = self.model
+
+        @tf.function(jit_compile=jit_compile)
+        def eval_batch(image, tokens, labels):
+            outputs = model({"image": image, "tokens": tokens}, training=False)
+            prediction = tf.argmax(outputs["logits"], axis=-1, output_type=tf.int32)
+            stop_counts = tf.reduce_sum(tf.one_hot(tf.reshape(outputs["stop_step"], [-1]), steps,
+                                                   dtype=tf.int64), axis=0)
+            return confusion_matrix_batch(labels, prediction, num_classes), stop_counts
+
+        confusion = ConfusionMatrix(num_classes)
+        stop_counts = np.zeros(steps, np.int64)
+        images = 0
+        for batch in dataset:
+            cm, counts = eval_batch(batch["image"], batch["tokens"], tf.cast(batch["labels"], tf.int32))
+            confusion.merge(cm.numpy())
+            stop_counts += counts.numpy()
+            images += int(batch["image"].shape[0])
+        report = segmentation_report(confusion.matrix, self.class_names)
+        report["num_images"] = images
+        shares = stop_counts / max(stop_counts.sum(), 1)
+        report["stop_step_distribution"] = {str(t + 1): float(s) for t, s in enumerate(shares)}
+        report["mean_stop_step"] = float(np.sum(shares * np.arange(1, steps + 1)))
+        return report
+
+
+def _training_prediction(outputs: dict):
+    """Class per pixel from the training outputs: `[batch, H, W]` int32."""
+    if "logits" in outputs:
+        return tf.argmax(outputs["logits"], axis=-1, output_type=tf.int32)
+    step_logits = outputs["step_logits"]
+    height, width = step_logits.shape[2], step_logits.shape[3]
+    beta = tf.exp(losses.regions_to_pixels(outputs["log_stop_probs"], height, width))
+    mixture = tf.reduce_sum(beta[..., None] * tf.nn.softmax(step_logits), axis=1)
+    return tf.argmax(mixture, axis=-1, output_type=tf.int32)

@@ -1,0 +1,61 @@
+"""BilinearUpsampling: FCN-style bilinear-initialised transposed convolution (paper §4.1)."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from lbie_tf.layers import BilinearUpsampling
+
+try:
+    from tests.layers.layer_test_helper import run_layer_test
+except ImportError:  # tests/ is not a package: pytest puts this folder on sys.path
+    from layer_test_helper import run_layer_test
+
+RNG = np.random.default_rng(4)
+
+
+def test_layer_contract(tmp_path):
+    x = RNG.normal(size=(2, 6, 6, 3)).astype("float32")
+    run_layer_test(BilinearUpsampling, {"filters": 3}, (x,), expected_output_shape=(2, 48, 48, 3),
+                   expected_num_trainable_weights=2, build_shapes={"input_shape": x.shape}, jit_compile=True,
+                   tmp_path=tmp_path)
+
+
+def test_constant_input_stays_constant_in_the_interior():
+    y = BilinearUpsampling(2)(np.full((1, 6, 6, 2), 3.5, "float32")).numpy()
+    assert y.shape == (1, 48, 48, 2)
+    np.testing.assert_allclose(y[:, 4:44, 4:44], 3.5, atol=1e-5)
+
+
+def test_initial_kernel_is_per_channel_bilinear():
+    layer = BilinearUpsampling(3)
+    layer.build((None, 6, 6, 3))
+    kernel = layer.kernel.numpy()  # [16, 16, out, in]
+    one_d = 1.0 - np.abs(np.arange(16) - 7.5) / 8.0  # 1/16, 3/16, ..., 15/16, 15/16, ..., 1/16
+    for c in range(3):
+        np.testing.assert_allclose(kernel[:, :, c, c], np.outer(one_d, one_d), atol=1e-7)
+    off_diagonal = kernel.copy()
+    for c in range(3):
+        off_diagonal[:, :, c, c] = 0
+    assert not off_diagonal.any()
+    np.testing.assert_array_equal(layer.bias.numpy(), 0.0)
+
+
+def test_matches_bilinear_resize_in_the_interior():
+    x = RNG.normal(size=(1, 6, 6, 2)).astype("float32")
+    y = BilinearUpsampling(2)(x).numpy()
+    resized = tf.image.resize(x, (48, 48), method="bilinear").numpy()  # half-pixel centres
+    np.testing.assert_allclose(y[:, 4:44, 4:44], resized[:, 4:44, 4:44], atol=1e-5)
+
+
+def test_config_round_trip_and_frozen_variant():
+    layer = BilinearUpsampling(4, kernel_size=4, strides=2, trainable=False, name="up")
+    config = layer.get_config()
+    assert config["filters"] == 4 and config["trainable"] is False and "kernel_initializer" not in config
+    clone = BilinearUpsampling.from_config(config)
+    assert clone.get_config() == config
+    x = RNG.normal(size=(1, 5, 5, 4)).astype("float32")
+    assert clone(x).shape == (1, 10, 10, 4)
+    assert clone.trainable_weights == [] and len(clone.non_trainable_weights) == 2
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
+    assert isinstance(restored, BilinearUpsampling) and restored.get_config() == config

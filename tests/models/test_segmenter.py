@@ -1,0 +1,120 @@
+"""LanguageSegmenter: both presets build and print, outputs have the documented shapes, Keras round trips,
+training forward passes per termination mode, and one-line errors for inputs that do not fit."""
+
+import io
+import contextlib
+
+import keras
+import numpy as np
+import pytest
+
+from lbie_tf.config import SegmenterConfig
+from lbie_tf.errors import ConfigError, DataError
+from lbie_tf.models.segmenter import LanguageSegmenter, build_segmenter
+
+RELEASED = SegmenterConfig(
+    image_encoder="cosal_released", word_embedding_dim=0, sentence_units=128, sentence_bidirectional=False,
+    paragraph_units=128, attention_score="scaled_dot", attention_units=128, fusion_units=128,
+    fusion_kernel_size=1, reset_gate_on="text", output_projection=False, gate_bias_init=0.5,
+    gate_source="decoder", final_step="drop", inference_stop="most_likely", decoder="released")
+
+
+def _inputs(batch=2, seed=0):
+    rng = np.random.default_rng(seed)
+    return {"image": rng.integers(0, 256, (batch, 48, 48, 3)).astype(np.float32),
+            "tokens": rng.integers(0, 20, (batch, 9, 3)).astype(np.int32)}
+
+
+@pytest.fixture(scope="module")
+def paper_model():
+    keras.utils.set_random_seed(0)
+    return build_segmenter(SegmenterConfig(steps=4))
+
+
+def test_paper_preset_shapes(paper_model):
+    out = paper_model(_inputs())
+    assert out["logits"].shape == (2, 48, 48, 7)
+    assert out["stop_step"].shape == (2, 6, 6)
+    assert out["stop_probabilities"].shape == (2, 4, 6, 6)
+    assert out["attention"].shape == (2, 4, 6, 6, 9)
+    np.testing.assert_allclose(np.sum(out["stop_probabilities"], axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(np.sum(out["attention"], axis=-1), 1.0, atol=1e-5)
+    assert set(np.unique(out["stop_step"])) <= {0, 1, 2, 3}
+
+
+def test_released_preset_matches_the_released_parameter_count():
+    model = build_segmenter(RELEASED)
+    # original_code.md §1.2: the released attention_reasonet CoSaL model has 1,618,488 trainable parameters.
+    assert sum(int(np.prod(v.shape)) for v in model.trainable_variables) == 1_618_488
+    out = model(_inputs())
+    assert out["logits"].shape == (2, 48, 48, 7)
+    assert out["stop_step"].shape == (2, 48, 48)  # one gate per output pixel
+
+
+@pytest.mark.parametrize("config", [SegmenterConfig(), RELEASED], ids=["paper", "released"])
+def test_summary_lists_every_sublayer(config):
+    model = build_segmenter(config)
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        model.summary(expand_nested=True, print_fn=lambda line, **kw: print(line))
+    text = buffer.getvalue()
+    for name in ("image_encoder", "text_encoder", "fusion", "decoder", "conv1_1"):
+        assert name in text
+
+
+def test_keras_archive_round_trip(paper_model, tmp_path):
+    path = tmp_path / "segmenter.keras"
+    paper_model.save(path)
+    restored = keras.saving.load_model(path, safe_mode=True)
+    assert isinstance(restored, LanguageSegmenter)
+    inputs = _inputs(seed=3)
+    np.testing.assert_allclose(paper_model(inputs)["logits"], restored(inputs)["logits"], atol=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["gumbel", "reinforce", "marginal"])
+def test_train_outputs_per_mode(paper_model, mode):
+    noise = np.random.default_rng(1).uniform(0.01, 0.99, (2, 4, 6, 6)).astype(np.float32)
+    out = paper_model.train_outputs(_inputs(), mode, temperature=np.float32(1.0), uniform_noise=noise)
+    assert out["log_stop_probs"].shape == (2, 4, 6, 6)
+    if mode == "marginal":
+        assert out["step_logits"].shape == (2, 4, 48, 48, 7)
+    else:
+        assert out["logits"].shape == (2, 48, 48, 7)
+
+
+def test_decoder_gates_train_only_with_the_marginal():
+    model = build_segmenter(RELEASED)
+    with pytest.raises(ValueError, match="marginal"):
+        model.train_outputs(_inputs(), "gumbel", temperature=1.0, uniform_noise=np.full((2, 4, 3, 3), 0.5))
+    out = model.train_outputs(_inputs(), "marginal")
+    assert out["log_stop_probs"].shape == (2, 4, 48, 48)
+
+
+def test_no_attention_baseline_ignores_all_but_the_caption_summary():
+    keras.utils.set_random_seed(0)
+    model = build_segmenter(SegmenterConfig(steps=1, use_attention=False))
+    inputs = _inputs()
+    out = model(inputs)
+    np.testing.assert_allclose(out["attention"], 0.0)  # no attention weights when attention is off
+    assert out["logits"].shape == (2, 48, 48, 7)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda x: {**x, "image": x["image"][:, :40]}, "image has shape"),
+    (lambda x: {**x, "image": x["image"][..., :1]}, "RGB"),
+    (lambda x: {**x, "tokens": x["tokens"][:, :8]}, "9 sentences of 3 words"),
+    (lambda x: {**x, "tokens": x["tokens"] + 20}, "unknown word id"),
+    (lambda x: {**x, "tokens": x["tokens"].astype(np.float32)}, "integer word ids"),
+    (lambda x: {"image": x["image"]}, "lack 'tokens'"),
+])
+def test_bad_inputs_give_one_line_errors(paper_model, change, message):
+    with pytest.raises(DataError, match=message) as error:
+        paper_model.check_inputs(change(_inputs()))
+    assert "\n" not in str(error.value)
+
+
+def test_invalid_config_is_a_one_line_config_error():
+    with pytest.raises(ConfigError, match="attention_score"):
+        SegmenterConfig(attention_score="dot")
+    with pytest.raises(ConfigError, match="--steps=1"):
+        SegmenterConfig(use_attention=False, steps=4)
