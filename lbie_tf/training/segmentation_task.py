@@ -122,8 +122,8 @@ class SegmentationTask:
         return images
 
     def evaluate(self, dataset: tf.data.Dataset, jit_compile: bool) -> dict:
-        """Mean IoU over all classes from one confusion matrix over the whole dataset, per-class IoU,
-        pixel accuracy and the distribution of inference stop steps."""
+        """Mean IoU over all classes from one confusion matrix over the whole dataset (also reported, rows =
+        truth), per-class IoU, pixel accuracy and the distribution of inference stop steps."""
         num_classes, steps = self.model_config.num_classes, self.model_config.steps
         model = self.model
 
@@ -145,6 +145,7 @@ class SegmentationTask:
             images += int(batch["image"].shape[0])
         report = segmentation_report(confusion.matrix, self.class_names)
         report["num_images"] = images
+        report["confusion_matrix"] = confusion.matrix.tolist()
         shares = stop_counts / max(stop_counts.sum(), 1)
         report["stop_step_distribution"] = {str(t + 1): float(s) for t, s in enumerate(shares)}
         report["mean_stop_step"] = float(np.sum(shares * np.arange(1, steps + 1)))

@@ -1,0 +1,92 @@
+"""The shared training loop on CoSaL segmentation: replicas match one device, resume is exact, checkpoints of
+another model are refused, a NaN loss stops with one line, and a short training beats the majority class."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from lbie_tf import losses
+from lbie_tf.config import SegmenterConfig, TrainingConfig
+from lbie_tf.data.cosal import CosalConfig
+from lbie_tf.errors import IncompatibleCheckpointError, NonFiniteLossError
+from lbie_tf.training.cosal_segmentation import make_trainer
+
+DATA = CosalConfig(train_size=512, test_size=0)
+MODEL = SegmenterConfig(steps=4)
+
+
+def _trainer(model_dir, strategy=None, model=MODEL, data=DATA, **training):
+    settings = dict(batch_size=8, train_steps=4, checkpoint_every=2, summary_every=2, jit_compile="off")
+    settings.update(training)
+    return make_trainer(model, TrainingConfig(**settings), data, str(model_dir),
+                        strategy or tf.distribute.get_strategy(), progress_stream=None, previews=0,
+                        log=lambda line: None)
+
+
+def _step_losses(trainer, steps):
+    step_fn = trainer.compiled_step()
+    batches = iter(trainer.strategy.experimental_distribute_dataset(trainer.train_dataset(0)))
+    return [float(step_fn(next(batches))["loss"]) for _ in range(steps)]
+
+
+def _weights(trainer):
+    return [np.array(v.numpy()) for v in trainer.task.model.trainable_variables]
+
+
+@pytest.mark.parametrize("mode", ["gumbel", "marginal"])
+def test_two_replicas_match_one_device(tmp_path, mirrored_strategy, mode):
+    single = _step_losses(_trainer(tmp_path / "one", termination_training=mode), 3)
+    mirrored = _trainer(tmp_path / "two", mirrored_strategy, termination_training=mode)
+    assert mirrored.strategy.num_replicas_in_sync == 2
+    np.testing.assert_allclose(_step_losses(mirrored, 3), single, atol=1e-5)
+
+
+def test_interrupted_and_resumed_run_reaches_the_same_weights(tmp_path):
+    uninterrupted = _trainer(tmp_path / "a")
+    uninterrupted.run()
+    _trainer(tmp_path / "b", train_steps=2).run()
+    resumed = _trainer(tmp_path / "b")
+    assert resumed.restore() == 2
+    resumed.run()
+    assert int(resumed.step.numpy()) == 4
+    for a, b in zip(_weights(uninterrupted), _weights(resumed)):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_checkpoint_of_another_model_is_refused(tmp_path):
+    _trainer(tmp_path, train_steps=1).run()
+    wider = SegmenterConfig(steps=4, fusion_units=8)
+    with pytest.raises(IncompatibleCheckpointError, match="fusion_units") as error:
+        _trainer(tmp_path, model=wider).run()
+    assert "\n" not in str(error.value)
+
+
+def test_nan_loss_stops_with_one_line(tmp_path, monkeypatch):
+    real_loss = losses.segmentation_loss
+
+    def poisoned(*args, **kwargs):
+        loss, cross_entropy = real_loss(*args, **kwargs)
+        return loss * np.nan, cross_entropy
+
+    monkeypatch.setattr(losses, "segmentation_loss", poisoned)
+    with pytest.raises(NonFiniteLossError, match="step 1") as error:
+        _trainer(tmp_path).run()
+    assert "\n" not in str(error.value)
+    assert "--learning_rate" in str(error.value)
+
+
+def test_short_training_beats_the_majority_class(tmp_path):
+    """The all-background prediction scores the background's share over 7 classes; a minute of training
+    must clearly beat it and colour shape pixels better than a random colour (1/6)."""
+    data = CosalConfig(num_direct=9, train_size=0, test_size=200)
+    trainer = _trainer(tmp_path, model=SegmenterConfig(steps=1), data=data, batch_size=32, train_steps=400,
+                       checkpoint_every=400, summary_every=100, learning_rate=1e-2, foreground_weight=10.0,
+                       jit_compile="auto")
+    report = trainer.run()
+    confusion = np.asarray(report["confusion_matrix"])
+    background_share = confusion[0].sum() / confusion.sum()
+    majority_mean_iou = background_share / 7
+    shape_pixels = confusion[1:].sum()
+    colour_accuracy = np.trace(confusion[1:, 1:]) / shape_pixels
+    assert report["mean_iou"] > majority_mean_iou + 0.15, (report["mean_iou"], majority_mean_iou)
+    assert colour_accuracy > 1 / 6 + 0.1, colour_accuracy
