@@ -59,3 +59,24 @@ def test_config_round_trip_and_frozen_variant():
     assert clone.trainable_weights == [] and len(clone.non_trainable_weights) == 2
     restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
     assert isinstance(restored, BilinearUpsampling) and restored.get_config() == config
+
+
+def test_sub_pixel_computation_equals_the_transposed_convolution():
+    """The fast path (3×3 conv + depth_to_space) must give exactly the transposed convolution's output and
+    gradients, for a trained (non-bilinear, cross-channel) kernel and odd map sizes."""
+    import tensorflow as tf
+
+    layer = BilinearUpsampling(5, kernel_size=16, strides=8)
+    x = tf.random.stateless_normal((2, 5, 7, 3), seed=(1, 2))
+    layer.build(x.shape)
+    layer.kernel.assign(tf.random.stateless_normal(layer.kernel.shape, seed=(3, 4)))
+    layer.bias.assign(tf.random.stateless_normal(layer.bias.shape, seed=(5, 6)))
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        fast = layer(x)
+        reference = keras.layers.Conv2DTranspose.call(layer, x)
+    assert fast.shape == (2, 40, 56, 5)
+    np.testing.assert_allclose(fast, reference, atol=1e-4)
+    for target in (x, layer.kernel):
+        np.testing.assert_allclose(tf.convert_to_tensor(tape.gradient(fast, target)),
+                                   tf.convert_to_tensor(tape.gradient(reference, target)), atol=1e-3)
