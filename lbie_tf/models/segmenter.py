@@ -98,12 +98,25 @@ class LanguageSegmenter(keras.Model):
         check_segmenter_inputs(inputs, self.config, self.sentences, self.words)
 
     # ----------------------------------------------------------------------------------------------
-    def fuse(self, inputs: dict, training=False) -> dict:
-        """Encoders + fusion: dict `step_outputs` `[b,T,M,N,D]`, `attention`, and (state gates) `gate_logits`."""
-        image = ops.cast(inputs["image"], "float32")
-        features = self.image_encoder(image, training=training)
-        text, summary = self.text_encoder(inputs["tokens"])
+    def encode_image(self, image, training=False):
+        """`[batch, H, W, 3]` pixels → region features V `[batch, M, N, D]`."""
+        return self.image_encoder(ops.cast(image, "float32"), training=training)
+
+    def fuse_features(self, features, tokens) -> dict:
+        """Text encoder + fusion on image features: dict `step_outputs` `[b,T,M,N,D]`, `attention` and
+        (state gates) `gate_logits` `[b,T,M,N]`."""
+        text, summary = self.text_encoder(tokens)
         return self.fusion(features, text, text_summary=summary)
+
+    def fuse(self, inputs: dict, training=False) -> dict:
+        """Encoders + fusion, as `fuse_features` but from the raw inputs."""
+        return self.fuse_features(self.encode_image(inputs["image"], training=training), inputs["tokens"])
+
+    @property
+    def head_variables(self) -> list:
+        """Trainable variables of everything after the image encoder (text encoder, fusion, decoder)."""
+        encoder = {id(v) for v in self.image_encoder.trainable_variables}
+        return [v for v in self.trainable_variables if id(v) not in encoder]
 
     def decode(self, fused, training=False):
         """`[batch, M, N, D]` → `[batch, H, W, outputs]`."""
@@ -150,10 +163,18 @@ class LanguageSegmenter(keras.Model):
 
     def train_outputs(self, inputs, mode: str, temperature=None, uniform_noise=None, hard: bool = False,
                       training=True) -> dict:
-        """Training forward pass for one termination-training mode.
+        """Training forward pass for one termination-training mode (see `train_outputs_from_features`)."""
+        features = self.encode_image(inputs["image"], training=training)
+        return self.train_outputs_from_features(features, inputs["tokens"], mode, temperature, uniform_noise,
+                                                hard, training)
+
+    def train_outputs_from_features(self, features, tokens, mode: str, temperature=None, uniform_noise=None,
+                                    hard: bool = False, training=True) -> dict:
+        """Training forward pass for one termination-training mode, from the image features on.
 
         Args:
-            inputs: as for `call`.
+            features: image features `[batch, M, N, D]` from `encode_image`.
+            tokens: int `[batch, sentences, words]`.
             mode: "gumbel" | "reinforce" (one decode of the selected/relaxed steps) or "marginal" (every
                 step decoded).
             temperature: scalar λ of the Gumbel-softmax (mode "gumbel").
@@ -166,7 +187,7 @@ class LanguageSegmenter(keras.Model):
             `[batch, H, W, C]` (gumbel, reinforce; reinforce adds `stop_sample` one-hot `[batch, T, M, N]`)
             or `step_logits` `[batch, T, H, W, C]` (marginal).
         """
-        fused = self.fuse(inputs, training=training)
+        fused = self.fuse_features(features, tokens)
         if self.config.gate_source == "decoder":
             if mode != "marginal":
                 raise ValueError("gate_source='decoder' (the released code) supports only "

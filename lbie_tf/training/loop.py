@@ -8,7 +8,8 @@ through the small `Task` interface below; `Trainer.run()` does the rest:
 2. restores the latest complete checkpoint of `model_dir` (refusing one of a different model) and restarts the
    position-addressable data stream at the restored step, so a resumed run sees exactly the batches and noise
    an uninterrupted one would;
-3. runs the task's replica step under `strategy.run` in one `tf.function` (XLA on a single device), sums the
+3. runs the task's replica step under `strategy.run` in one `tf.function` (the task compiles the parts of
+   it that gain from XLA, on a single device only), sums the
    replica results (each already averaged over the global batch), stops with a one-line error on a non-finite
    loss, writes TensorBoard scalars and images, shows a progress bar, and checkpoints atomically every
    `checkpoint_every` steps and at exit (also on Ctrl-C);
@@ -39,8 +40,9 @@ EVAL_RESULTS_FILE = "eval_results.json"
 class Task(Protocol):
     """What a task gives the shared loop."""
 
-    def build(self) -> None:
-        """Create model(s) and optimizer(s); called inside `strategy.scope()`."""
+    def build(self, jit_compile: bool) -> None:
+        """Create model(s) and optimizer(s); called inside `strategy.scope()`. `jit_compile` says whether
+        the task may compile (parts of) its steps with XLA: the task chooses which parts."""
 
     def run_config(self) -> dict:
         """JSON-serialisable description of the model, stored with checkpoints to refuse mismatches."""
@@ -61,7 +63,7 @@ class Task(Protocol):
     def summary_images(self, examples: dict) -> dict:
         """Named uint8 image batches `[k, h, w, 3]` for TensorBoard from a few fixed examples."""
 
-    def evaluate(self, dataset: tf.data.Dataset, jit_compile: bool) -> dict:
+    def evaluate(self, dataset: tf.data.Dataset) -> dict:
         """Evaluation report (JSON-serialisable) over a finite dataset."""
 
 
@@ -95,7 +97,7 @@ class Trainer:
         self.progress_stream = progress_stream
         self.jit_compile = {"on": True, "off": False}.get(config.jit_compile, jit_compile_supported(strategy))
         with strategy.scope():
-            task.build()
+            task.build(self.jit_compile)
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
         checkpoint = tf.train.Checkpoint(step=self.step, **task.checkpoint_objects())
         self.checkpoints = AtomicCheckpointManager(checkpoint, model_dir, max_to_keep=3)
@@ -119,7 +121,7 @@ class Trainer:
         def replica_step(batch):
             return self.task.train_step(batch, self.step, global_batch)
 
-        @tf.function(jit_compile=self.jit_compile)
+        @tf.function
         def step_fn(batch):
             results = self.strategy.run(replica_step, args=(batch,))
             reduced = {name: self.strategy.reduce("SUM", value, axis=None) for name, value in results.items()}
@@ -140,7 +142,7 @@ class Trainer:
             self._train(start, total, writer)
         report = None
         if self.eval_dataset is not None:
-            report = self.task.evaluate(self.eval_dataset(), jit_compile=self.jit_compile)
+            report = self.task.evaluate(self.eval_dataset())
             report["step"] = int(self.step.numpy())
             with open(os.path.join(self.model_dir, EVAL_RESULTS_FILE), "w", encoding="utf-8") as f:
                 json.dump(report, f, indent=2, sort_keys=True)
