@@ -9,11 +9,11 @@ class LbieError(Exception):
     """Base of the errors a user can fix (a flag, a file, a directory); the message is one line."""
 
 
-class ConfigError(LbieError):
+class ConfigError(LbieError, ValueError):
     """A flag or configuration value is invalid or inconsistent with another one, or with the machine."""
 
 
-class DataError(LbieError):
+class DataError(LbieError, ValueError):
     """Input data is missing, malformed or inconsistent (files, vocabulary, dataset splits)."""
 
 

@@ -28,6 +28,7 @@ import tensorflow as tf
 from lbie_tf import random_hash
 from lbie_tf.data import color_space
 from lbie_tf.data import cosal_vocabulary as vocab
+from lbie_tf.errors import ConfigError
 
 NUM_CELLS = 9
 GRID = 3
@@ -145,15 +146,15 @@ class CosalConfig:
 
     def __post_init__(self):
         if not 1 <= self.num_direct <= NUM_CELLS:
-            raise ValueError(f"CosalConfig.num_direct must be in 1..{NUM_CELLS}, got {self.num_direct}")
+            raise ConfigError(f"--num_direct must be in 1..{NUM_CELLS}, got {self.num_direct}")
         if self.image_size % GRID or self.image_size // GRID < _MIN_CELL_SIZE:
-            raise ValueError(
+            raise ConfigError(
                 f"CosalConfig.image_size must be a multiple of {GRID} and at least {GRID * _MIN_CELL_SIZE}, "
                 f"got {self.image_size}"
             )
         if self.train_size < 0 or self.test_size < 0:
-            raise ValueError(
-                f"CosalConfig.train_size and test_size must be >= 0, got {self.train_size}, {self.test_size}"
+            raise ConfigError(
+                f"--cosal_train_size and --cosal_test_size must be >= 0, got {self.train_size}, {self.test_size}"
             )
 
     @property

@@ -17,6 +17,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from lbie_tf.errors import DataError
+
 SHAPE_NAMES = (
     "rectangle",
     "half fat ellipse",
@@ -83,7 +85,7 @@ _TOKEN_IDS = {token: index for index, token in enumerate(VOCABULARY)}
 _MAX_TOKEN_WORDS = max(len(token.split()) for token in VOCABULARY)
 
 
-class UnknownTokenError(ValueError):
+class UnknownTokenError(DataError):
     """A sentence contains words that are not (part of) a CoSaL vocabulary token."""
 
 
@@ -132,7 +134,7 @@ def encode_caption(sentences: Iterable[str]) -> np.ndarray:
     for sentence in sentences:
         ids = encode_sentence(sentence)
         if len(ids) != TOKENS_PER_SENTENCE:
-            raise ValueError(
+            raise DataError(
                 f"CoSaL sentences have exactly {TOKENS_PER_SENTENCE} tokens, {sentence!r} has {len(ids)}: "
                 f"{[VOCABULARY[i] for i in ids]}"
             )
@@ -143,7 +145,7 @@ def encode_caption(sentences: Iterable[str]) -> np.ndarray:
 def _check_ids(ids: np.ndarray) -> None:
     if ids.size and (ids.min() < 0 or ids.max() >= VOCAB_SIZE):
         bad = sorted({int(i) for i in ids.ravel() if not 0 <= i < VOCAB_SIZE})
-        raise ValueError(f"token ids must be in [0, {VOCAB_SIZE}), got {bad}")
+        raise DataError(f"token ids must be in [0, {VOCAB_SIZE}), got {bad}")
 
 
 def decode_sentence(ids: Sequence[int]) -> str:
@@ -157,6 +159,6 @@ def decode_caption(ids: Sequence[Sequence[int]]) -> list[str]:
     """One string per sentence of a caption given as token ids `[num_sentences, words]` (CoSaL: `[9, 3]`)."""
     ids = np.asarray(ids, dtype=np.int64)
     if ids.ndim != 2:
-        raise ValueError(f"a caption is a [num_sentences, words] array of token ids, got shape {ids.shape}")
+        raise DataError(f"a caption is a [num_sentences, words] array of token ids, got shape {ids.shape}")
     _check_ids(ids)
     return [decode_sentence(row) for row in ids]

@@ -90,4 +90,4 @@ def write_figure(task: SegmentationTask, data: cosal.CosalConfig, path: str, ind
         (f"stop step (1..{steps})", stop_step_image(np.asarray(outputs["stop_step"])[0], steps, size)),
     ]
     caption = [f"{i + 1}. {s}" for i, s in enumerate(cosal_vocabulary.decode_caption(examples["tokens"][index]))]
-    return save_example_figure(path, panels, caption)
+    return save_example_figure(path, panels, caption, legend_steps=steps)

@@ -90,3 +90,22 @@ def test_short_training_beats_the_majority_class(tmp_path):
     colour_accuracy = np.trace(confusion[1:, 1:]) / shape_pixels
     assert report["mean_iou"] > majority_mean_iou + 0.15, (report["mean_iou"], majority_mean_iou)
     assert colour_accuracy > 1 / 6 + 0.1, colour_accuracy
+
+
+def test_run_writes_tensorboard_scalars_images_and_the_evaluation(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    data = CosalConfig(train_size=64, test_size=16)
+    trainer = make_trainer(MODEL, TrainingConfig(batch_size=8, train_steps=2, summary_every=1,
+                                                 image_summary_every=2, jit_compile="off"),
+                           data, str(tmp_path), tf.distribute.get_strategy(), progress_stream=None, previews=2,
+                           log=lambda line: None, eval_batch_size=8)
+    report = trainer.run()
+    assert report["num_images"] == 16 and 0.0 <= report["mean_iou"] <= 1.0
+    assert (tmp_path / "eval_results.json").exists()
+    events = EventAccumulator(str(tmp_path / "train"), size_guidance={"tensors": 0})
+    events.Reload()
+    tags = set(events.Tags()["tensors"])
+    for tag in ("loss", "iou", "mean_stop_step", "temperature", "input", "target", "prediction", "stop_step",
+                "prediction_step_4", "eval/mean_iou"):
+        assert tag in tags, (tag, sorted(tags))
