@@ -28,7 +28,7 @@ class SegmenterConfig:
         sentence_bidirectional: paper: bidirectional; code: unidirectional.
         paragraph_units: units of the sentence-level LSTM over sentence vectors (paper 16, code 128).
         steps: maximum number of fusion steps T (paper 1..4 for CoSaL).
-        use_attention: False = the paper's T=1 baseline: every region gets the last LSTM vector.
+        attention: False (`--attention=false`) = the paper's T=1 baseline: every region gets the last LSTM vector.
         attention_score: "bilinear" (paper, softmax of sᵀWu), "scaled_dot" (CoSaL code, no softmax),
             "additive" (Flowers code).
         attention_units: rank of the attention map W (paper 16).
@@ -58,7 +58,7 @@ class SegmenterConfig:
     sentence_bidirectional: bool = True
     paragraph_units: int = 16
     steps: int = 4
-    use_attention: bool = True
+    attention: bool = True
     attention_score: str = "bilinear"
     attention_units: int = 16
     fusion_units: int = 16
@@ -88,8 +88,8 @@ class SegmenterConfig:
         if self.image_size % 24:
             raise ConfigError(f"--image_size must be a multiple of 24 (three cells, stride-8 encoder), "
                               f"got {self.image_size}")
-        if not self.use_attention and self.steps != 1:
-            raise ConfigError("--noattention is the paper's T=1 baseline: set --steps=1")
+        if not self.attention and self.steps != 1:
+            raise ConfigError("--attention=false is the paper's T=1 baseline: set --steps=1")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

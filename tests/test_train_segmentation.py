@@ -40,7 +40,7 @@ def _run(*args):
 @pytest.mark.parametrize("args, message", [
     (["--model_dir=/tmp/x", "--attention_score=dot"], "--attention_score='dot' is not one of"),
     (["--attention_score=bilinear"], "--model_dir is required"),
-    (["--model_dir=/tmp/x", "--use_attention=false"], "--steps=1"),
+    (["--model_dir=/tmp/x", "--attention=false"], "--steps=1"),
     (["--model_dir=/tmp/x", "--num_direct=0"], "--num_direct must be in 1..9"),
 ])
 def test_user_errors_are_one_line_with_status_2(args, message):

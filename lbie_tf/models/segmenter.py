@@ -49,7 +49,7 @@ class LanguageSegmenter(keras.Model):
         `stop_step` int32 `[batch, m, n]` (0-based; regions are encoder cells, or pixels when the gate
             comes from the decoder),
         `stop_probabilities` `[batch, T, m, n]` (β),
-        `attention` `[batch, T, M, N, sentences]` (zeros when `use_attention` is off).
+        `attention` `[batch, T, M, N, sentences]` (zeros when `attention` is off).
     """
 
     def __init__(self, config, sentences: int = 9, words: int = 3, **kwargs):
@@ -69,7 +69,7 @@ class LanguageSegmenter(keras.Model):
             unit_forget_bias=not released_text, name="text_encoder")
         self.fusion = RecurrentAttentiveFusion(
             steps=cfg.steps, units=cfg.fusion_units, attention_units=cfg.attention_units,
-            attention_score=cfg.attention_score, use_attention=cfg.use_attention,
+            attention_score=cfg.attention_score, use_attention=cfg.attention,
             kernel_size=cfg.fusion_kernel_size, reset_gate_on=cfg.reset_gate_on,
             output_projection=cfg.output_projection, gate_bias_init=cfg.gate_bias_init,
             gate_source=cfg.gate_source, name="fusion")

@@ -92,7 +92,7 @@ def test_decoder_gates_train_only_with_the_marginal():
 
 def test_no_attention_baseline_ignores_all_but_the_caption_summary():
     keras.utils.set_random_seed(0)
-    model = build_segmenter(SegmenterConfig(steps=1, use_attention=False))
+    model = build_segmenter(SegmenterConfig(steps=1, attention=False))
     inputs = _inputs()
     out = model(inputs)
     np.testing.assert_allclose(out["attention"], 0.0)  # no attention weights when attention is off
@@ -117,4 +117,4 @@ def test_invalid_config_is_a_one_line_config_error():
     with pytest.raises(ConfigError, match="attention_score"):
         SegmenterConfig(attention_score="dot")
     with pytest.raises(ConfigError, match="--steps=1"):
-        SegmenterConfig(use_attention=False, steps=4)
+        SegmenterConfig(attention=False, steps=4)

@@ -1,1 +1,0 @@
-"""cli of lbie_tf."""
