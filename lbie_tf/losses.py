@@ -9,7 +9,9 @@ replicas.
   mean over pixels.
 - `gumbel`: cross-entropy of the output decoded from the Gumbel-softmax mixture of the step outputs.
 - `reinforce`: cross-entropy of the output decoded at sampled stop steps, plus the score-function surrogate
-  (loss − baseline)·log p(ζ), whose gradient is the REINFORCE estimator the paper rejects for its variance.
+  (loss − baseline)·log p(ζ), whose gradient is the REINFORCE estimator the paper rejects for its variance;
+  the baseline is the mean loss of the global batch (all replicas), so the estimator does not depend on how a
+  batch is split.
 - `marginal`: exact −log Σ_t β_t p_t(y) per pixel (released code), β at region resolution repeated over the
   region's pixels.
 """
@@ -73,12 +75,21 @@ def segmentation_loss(outputs: dict, labels, mode: str, foreground_weight: float
     if mode == "gumbel":
         return cross_entropy, cross_entropy
     if mode == "reinforce":
-        baseline = tf.reduce_mean(cross_entropy)
+        baseline = _global_batch_mean(cross_entropy)
         # log p(ζ) of the whole image is the sum over regions of log β at each region's sampled step.
         surrogate = termination.reinforce_surrogate(outputs["log_stop_probs"], outputs["stop_sample"],
                                                     cross_entropy, baseline)
         return cross_entropy + tf.reduce_sum(surrogate, axis=[1, 2]), cross_entropy
     raise ValueError(f"unknown termination training mode {mode!r}")
+
+
+def _global_batch_mean(values):
+    """Mean of per-example `values` `[batch]` over the global batch: all replicas' examples."""
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return tf.reduce_mean(values)
+    totals = context.all_reduce("SUM", tf.stack([tf.reduce_sum(values), tf.cast(tf.size(values), values.dtype)]))
+    return totals[0] / totals[1]
 
 
 def expected_stop_step(log_stop_probs):

@@ -55,7 +55,10 @@ class SegmentationTask:
         self.optimizer = keras.optimizers.Adam(self.training.learning_rate, beta_1=self.training.adam_beta_1)
         self.optimizer.build(self.model.trainable_variables)
         self.jit_compile = jit_compile
-        self._head_step = tf.function(self._head_gradients, jit_compile=jit_compile)
+        # A nested tf.function only where XLA compiles it: under MirroredStrategy (no XLA) the head may
+        # synchronise replicas (REINFORCE baseline), which a nested tf.function cannot.
+        self._head_step = (tf.function(self._head_gradients, jit_compile=True) if jit_compile
+                           else self._head_gradients)
 
     def run_config(self) -> dict:
         return {"model": self.model_config.to_dict(), "sentences": self.sentences, "words": self.words}

@@ -33,7 +33,7 @@ def _weights(trainer):
     return [np.array(v.numpy()) for v in trainer.task.model.trainable_variables]
 
 
-@pytest.mark.parametrize("mode", ["gumbel", "marginal"])
+@pytest.mark.parametrize("mode", ["gumbel", "marginal", "reinforce"])
 def test_two_replicas_match_one_device(tmp_path, mirrored_strategy, mode):
     single = _step_losses(_trainer(tmp_path / "one", termination_training=mode), 3)
     mirrored = _trainer(tmp_path / "two", mirrored_strategy, termination_training=mode)
