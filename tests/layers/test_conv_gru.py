@@ -5,10 +5,7 @@ import pytest
 
 from lbie_tf.layers import ConvGRUCell
 
-try:
-    from tests.layers.layer_test_helper import run_layer_test
-except ImportError:  # tests/ is not a package: pytest puts this folder on sys.path
-    from layer_test_helper import run_layer_test
+from tests.layers.layer_test_helper import run_layer_test
 
 B, M, N, F, K = 2, 4, 5, 6, 3
 RNG = np.random.default_rng(1)

@@ -6,10 +6,7 @@ import tensorflow as tf
 
 from lbie_tf.layers import RecurrentAttentiveFusion, first_stop, select_steps
 
-try:
-    from tests.layers.layer_test_helper import run_layer_test
-except ImportError:  # tests/ is not a package: pytest puts this folder on sys.path
-    from layer_test_helper import run_layer_test
+from tests.layers.layer_test_helper import run_layer_test
 
 B, M, N, D, L, K = 2, 3, 3, 5, 4, 6
 RNG = np.random.default_rng(3)

@@ -19,10 +19,7 @@ from lbie_tf.layers import (
     stop_log_probs,
 )
 
-try:
-    from tests.layers.layer_test_helper import run_layer_test
-except ImportError:  # tests/ is not a package: pytest puts this folder on sys.path
-    from layer_test_helper import run_layer_test
+from tests.layers.layer_test_helper import run_layer_test
 
 RNG = np.random.default_rng(2)
 LOGITS = RNG.normal(scale=2.0, size=(2, 4, 3, 3)).astype("float32")  # [B, T, M, N]

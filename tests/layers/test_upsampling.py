@@ -6,10 +6,7 @@ import tensorflow as tf
 
 from lbie_tf.layers import BilinearUpsampling
 
-try:
-    from tests.layers.layer_test_helper import run_layer_test
-except ImportError:  # tests/ is not a package: pytest puts this folder on sys.path
-    from layer_test_helper import run_layer_test
+from tests.layers.layer_test_helper import run_layer_test
 
 RNG = np.random.default_rng(4)
 
