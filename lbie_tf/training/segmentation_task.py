@@ -8,15 +8,20 @@ draws the same noise as an uninterrupted one).
 
 from __future__ import annotations
 
+import json
+import os
+
 import keras
 import numpy as np
 import tensorflow as tf
 
 from lbie_tf import losses, random_hash
 from lbie_tf.config import SegmenterConfig, TrainingConfig
+from lbie_tf.errors import DataError
 from lbie_tf.layers.termination import GumbelTemperatureSchedule
 from lbie_tf.metrics import ConfusionMatrix, confusion_matrix_batch, iou_from_confusion, segmentation_report
 from lbie_tf.models.segmenter import build_segmenter
+from lbie_tf.training.checkpoints import RUN_CONFIG_FILE, AtomicCheckpointManager
 from lbie_tf.visualize import colorize_labels, stop_step_image
 
 # Stream of the random-hash noise used by termination training (the data generator uses other streams).
@@ -185,3 +190,26 @@ def _training_prediction(outputs: dict):
     beta = tf.exp(losses.regions_to_pixels(outputs["log_stop_probs"], height, width))
     mixture = tf.reduce_sum(beta[..., None] * tf.nn.softmax(step_logits), axis=1)
     return tf.argmax(mixture, axis=-1, output_type=tf.int32)
+
+
+def load_trained_segmenter(model_dir: str):
+    """The `LanguageSegmenter` of a training run, with the weights of its latest checkpoint.
+
+    Args:
+        model_dir: a `--model_dir` written by `train_segmentation.py` (it holds `model_config.json` and
+            `ckpt-<step>/` directories).
+
+    Returns:
+        `(model, step)`. Raises `DataError` (one line) when the directory holds no trained model.
+    """
+    path = os.path.join(model_dir, RUN_CONFIG_FILE)
+    if not os.path.exists(path):
+        raise DataError(f"{model_dir} holds no trained model ({RUN_CONFIG_FILE} is missing); give the "
+                        f"--model_dir of a train_segmentation.py run")
+    with open(path, encoding="utf-8") as f:
+        run = json.load(f)
+    model = build_segmenter(SegmenterConfig(**run["model"]), run["sentences"], run["words"])
+    step = AtomicCheckpointManager(tf.train.Checkpoint(model=model), model_dir).restore_latest()
+    if step is None:
+        raise DataError(f"{model_dir} holds no checkpoint yet; train first or give another --model_dir")
+    return model, step

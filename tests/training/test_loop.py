@@ -8,8 +8,9 @@ import tensorflow as tf
 from lbie_tf import losses
 from lbie_tf.config import SegmenterConfig, TrainingConfig
 from lbie_tf.data.cosal import CosalConfig
-from lbie_tf.errors import IncompatibleCheckpointError, NonFiniteLossError
+from lbie_tf.errors import DataError, IncompatibleCheckpointError, NonFiniteLossError
 from lbie_tf.training.cosal_segmentation import make_trainer
+from lbie_tf.training.segmentation_task import load_trained_segmenter
 
 DATA = CosalConfig(train_size=512, test_size=0)
 MODEL = SegmenterConfig(steps=4)
@@ -103,6 +104,12 @@ def test_run_writes_tensorboard_scalars_images_and_the_evaluation(tmp_path):
     report = trainer.run()
     assert report["num_images"] == 16 and 0.0 <= report["mean_iou"] <= 1.0
     assert (tmp_path / "eval_results.json").exists()
+    model, step = load_trained_segmenter(str(tmp_path))
+    assert step == 2
+    inputs = {"image": np.full((1, 48, 48, 3), 255.0, np.float32), "tokens": np.zeros((1, 9, 3), np.int32)}
+    np.testing.assert_allclose(model(inputs)["logits"], trainer.task.model(inputs)["logits"], atol=1e-6)
+    with pytest.raises(DataError, match="no trained model"):
+        load_trained_segmenter(str(tmp_path / "train"))
     events = EventAccumulator(str(tmp_path / "train"), size_guidance={"tensors": 0})
     events.Reload()
     tags = set(events.Tags()["tensors"])
