@@ -22,6 +22,7 @@ from lbie_tf.errors import LbieError  # noqa: E402
 lbie_flags.define_cosal_flags()
 lbie_flags.define_segmenter_flags()
 lbie_flags.define_training_flags()
+flags.adopt_module_key_flags(lbie_flags)  # `--help` lists them as this script's own flags
 FLAGS = flags.FLAGS
 
 
