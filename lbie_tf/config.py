@@ -27,6 +27,8 @@ class SegmenterConfig:
         sentence_units: units of the per-sentence LSTM, shared across sentences (paper 16, code 128).
         sentence_bidirectional: paper: bidirectional; code: unidirectional.
         paragraph_units: units of the sentence-level LSTM over sentence vectors (paper 16, code 128).
+        unit_forget_bias: LSTM forget-gate bias initialised to 1 (Keras default; the paper does not say) or 0
+            (the released code's forget_bias 0.0).
         steps: maximum number of fusion steps T (paper 1..4 for CoSaL).
         attention: False (`--attention=false`) = the paper's T=1 baseline: every region gets the last LSTM vector.
         attention_score: "bilinear" (paper, softmax of sᵀWu), "scaled_dot" (CoSaL code, no softmax),
@@ -57,6 +59,7 @@ class SegmenterConfig:
     sentence_units: int = 16
     sentence_bidirectional: bool = True
     paragraph_units: int = 16
+    unit_forget_bias: bool = True
     steps: int = 4
     attention: bool = True
     attention_score: str = "bilinear"

@@ -62,11 +62,10 @@ class LanguageSegmenter(keras.Model):
             self.image_encoder = cosal_paper_image_encoder()
         else:
             self.image_encoder = cosal_released_image_encoder(cfg.batch_norm_momentum)
-        released_text = cfg.image_encoder == "cosal_released" and cfg.word_embedding_dim == 0
         self.text_encoder = SentenceHierarchyEncoder(
             cfg.vocab_size, embedding_dim=cfg.word_embedding_dim, sentence_units=cfg.sentence_units,
             bidirectional=cfg.sentence_bidirectional, paragraph_units=cfg.paragraph_units,
-            unit_forget_bias=not released_text, name="text_encoder")
+            unit_forget_bias=cfg.unit_forget_bias, name="text_encoder")
         self.fusion = RecurrentAttentiveFusion(
             steps=cfg.steps, units=cfg.fusion_units, attention_units=cfg.attention_units,
             attention_score=cfg.attention_score, use_attention=cfg.attention,

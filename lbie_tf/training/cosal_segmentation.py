@@ -18,7 +18,6 @@ from lbie_tf.training.segmentation_task import SegmentationTask
 from lbie_tf.visualize import colorize_labels, save_example_figure, stop_step_image
 
 CLASS_NAMES = ("background",) + tuple(cosal_vocabulary.COLOUR_NAMES)
-SEGMENTATION_KEYS = ("image", "tokens", "labels", "example_id")
 
 
 def segmentation_view(batch: dict) -> dict:
@@ -38,8 +37,9 @@ def test_batches(data: cosal.CosalConfig, batch_size: int) -> tf.data.Dataset:
 
 
 def preview_examples(data: cosal.CosalConfig, count: int = 4) -> dict:
-    """The first `count` test examples as numpy arrays (fixed images for summaries and figures)."""
-    batch = next(iter(cosal.test_dataset(data, count)))
+    """The first `count` test examples in the segmentation view, as numpy arrays (fixed images for
+    summaries and figures)."""
+    batch = next(iter(test_batches(data, count)))
     return {key: value.numpy() for key, value in batch.items()}
 
 
@@ -65,19 +65,13 @@ def make_trainer(model: SegmenterConfig, training: TrainingConfig, data: cosal.C
         task, training, strategy, model_dir,
         train_dataset=lambda start: train_batches(data, training.batch_size, start),
         eval_dataset=(lambda: test_batches(data, eval_batch_size)) if data.test_size else None,
-        preview_examples=_segmentation_preview(data, previews) if previews else None,
+        preview_examples=preview_examples(data, previews) if previews else None,
         log=log, progress_stream=progress_stream)
-
-
-def _segmentation_preview(data: cosal.CosalConfig, count: int) -> dict:
-    examples = preview_examples(data, count)
-    return {"image": examples["sketch"], "tokens": examples["tokens"], "labels": examples["labels"],
-            "example_id": np.asarray(examples["example_id"])}
 
 
 def write_figure(task: SegmentationTask, data: cosal.CosalConfig, path: str, index: int = 0) -> str:
     """Save a PNG of test example `index`: input, ground truth, prediction, stop-step map and the caption."""
-    examples = _segmentation_preview(data, index + 1)
+    examples = preview_examples(data, index + 1)
     inputs = {"image": examples["image"][index:index + 1], "tokens": examples["tokens"][index:index + 1]}
     outputs = task.model(inputs, training=False)
     prediction = np.argmax(np.asarray(outputs["logits"])[0], axis=-1)

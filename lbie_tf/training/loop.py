@@ -130,9 +130,6 @@ class Trainer:
 
         return step_fn
 
-    def _save(self, step: int) -> None:
-        self.checkpoints.save(step)
-
     def run(self) -> dict | None:
         """Train to `config.train_steps`, then evaluate; returns the evaluation report (or None)."""
         start = self.restore()
@@ -180,20 +177,20 @@ class Trainer:
                 if progress is not None:
                     progress.update(step, **self.task.log_scalars(step, reduced))
                 if step % self.config.checkpoint_every == 0:
-                    self._save(step)
+                    self.checkpoints.save(step)
                     last_saved = step
         except NonFiniteLossError:
             raise
         except BaseException:
             if step > last_saved:
-                self._save(step)
+                self.checkpoints.save(step)
             raise
         finally:
             if progress is not None:
                 progress.close()
             writer.flush()
         if step > last_saved:
-            self._save(step)
+            self.checkpoints.save(step)
 
 
 def _accumulate(interval: dict, reduced: dict) -> None:

@@ -14,7 +14,7 @@ from lbie_tf.models.segmenter import LanguageSegmenter, build_segmenter
 
 RELEASED = SegmenterConfig(
     image_encoder="cosal_released", word_embedding_dim=0, sentence_units=128, sentence_bidirectional=False,
-    paragraph_units=128, attention_score="scaled_dot", attention_units=128, fusion_units=128,
+    paragraph_units=128, unit_forget_bias=False, attention_score="scaled_dot", attention_units=128, fusion_units=128,
     fusion_kernel_size=1, reset_gate_on="text", output_projection=False, gate_bias_init=0.5,
     gate_source="decoder", final_step="drop", inference_stop="most_likely", decoder="released")
 
