@@ -10,6 +10,7 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["lbie_tf", "lbie_tf.*"]),
+    package_data={"lbie_tf": ["pretrained/*/*.json", "pretrained/*/*.h5"]},
     py_modules=["train_segmentation"],
     install_requires=[
         "tensorflow==2.21.0",
@@ -23,5 +24,10 @@ setup(
         "scipy>=1.13",
     ],
     extras_require={"test": ["pytest>=8"]},
-    entry_points={"console_scripts": ["lbie-train-segmentation=train_segmentation:run"]},
+    entry_points={"console_scripts": [
+        "lbie-train-segmentation=train_segmentation:run",
+        "lbie-edit=lbie_tf.cli.edit:main",
+        "lbie-export=lbie_tf.cli.export:main",
+        "lbie-summary=lbie_tf.cli.summary:main",
+    ]},
 )

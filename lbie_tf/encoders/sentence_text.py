@@ -13,9 +13,11 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from lbie_tf.layers.composite import CompositeLayer
+
 
 @keras.saving.register_keras_serializable(package="lbie")
-class SentenceHierarchyEncoder(keras.layers.Layer):
+class SentenceHierarchyEncoder(CompositeLayer):
     """Encodes a caption of fixed-length sentences into one feature vector per sentence.
 
     Args:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from lbie_tf.layers.composite import CompositeLayer
+
 _RESET_TARGETS = ("state", "text")
 
 
 @keras.saving.register_keras_serializable(package="lbie")
-class ConvGRUCell(keras.layers.Layer):
+class ConvGRUCell(CompositeLayer):
     """One C-GRU step: update the state map `S` with the attended text map `Û`.
 
     Paper equations (⊗ = convolution, ⊙ = element-wise product):

@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from lbie_tf.layers.attention import RegionTextAttention
+from lbie_tf.layers.composite import CompositeLayer
 from lbie_tf.layers.conv_gru import ConvGRUCell
 from lbie_tf.layers.termination import TerminationGate
 
@@ -13,7 +14,7 @@ _GATE_SOURCES = ("state", "decoder")
 
 
 @keras.saving.register_keras_serializable(package="lbie")
-class RecurrentAttentiveFusion(keras.layers.Layer):
+class RecurrentAttentiveFusion(CompositeLayer):
     """The fusion network: every region reads the text `steps` times and may stop after any step.
 
     `S_0 = V` (projected by a 1×1 convolution to `units` channels when `D != units`); then, for

@@ -1,0 +1,1 @@
+"""Console entry points: lbie-edit, lbie-export, lbie-summary."""

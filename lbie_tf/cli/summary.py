@@ -1,0 +1,45 @@
+"""`lbie-summary`: print `model.summary()` of a preset, every sublayer shown.
+
+    lbie-summary --flagfile=configs/cosal_paper_t4.cfg
+    lbie-summary --flagfile=configs/cosal_released_code.cfg --steps=2
+
+Takes the same model flags as `train_segmentation.py` (other flags in the flagfile are accepted and ignored).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app, flags  # noqa: E402
+
+from lbie_tf import flags as lbie_flags  # noqa: E402
+from lbie_tf.errors import LbieError  # noqa: E402
+
+lbie_flags.define_cosal_flags()
+lbie_flags.define_segmenter_flags()
+lbie_flags.define_training_flags()
+flags.adopt_module_key_flags(lbie_flags)
+
+
+def _summary(argv) -> None:
+    del argv
+    from lbie_tf.models.segmenter import build_segmenter
+
+    model = build_segmenter(lbie_flags.segmenter_config_from_flags())
+    model.summary(expand_nested=True)
+
+
+def main() -> None:
+    """Console-script entry point: one-line errors (exit status 2) for anything the user can fix."""
+    try:
+        app.run(_summary)
+    except LbieError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,19 @@
+"""Package a finished training run as a shipped pretrained model (see `lbie_tf.pretrained`)."""
+
+from absl import app, flags
+
+from lbie_tf.pretrained import package_segmenter
+
+flags.DEFINE_string("model_dir", None, "A finished train_segmentation.py run.", required=True)
+flags.DEFINE_string("name", None, "Folder name under lbie_tf/pretrained/.", required=True)
+flags.DEFINE_string("command", None, "The exact command that trained it (stored in metadata.json).",
+                    required=True)
+
+
+def main(argv):
+    del argv
+    print(package_segmenter(flags.FLAGS.model_dir, flags.FLAGS.name, flags.FLAGS.command))
+
+
+if __name__ == "__main__":
+    app.run(main)
