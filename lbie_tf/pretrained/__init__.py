@@ -33,12 +33,16 @@ def available() -> list[str]:
 
 def load_pretrained_segmenter(name: str = DEFAULT_SEGMENTER):
     """`(model, metadata)`: a built `LanguageSegmenter` with the shipped weights, and its metadata dict."""
+    if name not in available():
+        raise DataError(f"no pretrained model named {name!r}; shipped: {', '.join(available()) or 'none'}")
+    return load_packaged_segmenter(os.path.join(PRETRAINED_DIR, name))
+
+
+def load_packaged_segmenter(folder: str):
+    """`(model, metadata)` from a folder written by `package_segmenter`."""
     from lbie_tf.config import SegmenterConfig
     from lbie_tf.models.segmenter import build_segmenter
 
-    folder = os.path.join(PRETRAINED_DIR, name)
-    if name not in available():
-        raise DataError(f"no pretrained model named {name!r}; shipped: {', '.join(available()) or 'none'}")
     with open(os.path.join(folder, METADATA_FILE), encoding="utf-8") as f:
         metadata = json.load(f)
     model = build_segmenter(SegmenterConfig(**metadata["model"]), metadata["sentences"], metadata["words"])
