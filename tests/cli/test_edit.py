@@ -1,0 +1,202 @@
+"""`lbie-edit` end to end on generated CoSaL sketches (with a small untrained model in place of the pretrained
+one), and every mistake a user can make ends with one `error: ...` line on stderr and exit status 2."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from lbie_tf import pretrained
+from lbie_tf.cli import edit
+from lbie_tf.config import SegmenterConfig
+from lbie_tf.data import cosal_vocabulary
+from lbie_tf.data import cosal
+from lbie_tf.models.segmenter import build_segmenter
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+GOOD = "circle is red; " * 9
+
+
+@pytest.fixture(scope="module")
+def model():
+    return build_segmenter(SegmenterConfig(steps=2))
+
+
+@pytest.fixture(autouse=True)
+def pretrained_is_small_model(monkeypatch, model):
+    monkeypatch.setattr(pretrained, "load_pretrained_segmenter", lambda *args, **kwargs: (model, {}))
+
+
+@pytest.fixture(scope="module")
+def example():
+    """One CoSaL test example: (sketch uint8 [48, 48, 3], caption text of 9 sentences)."""
+    batch = next(iter(cosal.test_dataset(cosal.CosalConfig(), 1)))
+    sentences = cosal_vocabulary.decode_caption(batch["tokens"][0].numpy())
+    return batch["sketch"][0].numpy(), ". ".join(sentences) + "."
+
+
+def _write(path, pixels):
+    Image.fromarray(pixels).save(path)
+    return str(path)
+
+
+def _read(path):
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def _edit(*args):
+    return edit.main(["lbie-edit", *args])
+
+
+def test_edit_writes_result_overlay_and_explanation(tmp_path, example):
+    sketch, caption = example
+    image = _write(tmp_path / "sketch.png", sketch)
+    out = str(tmp_path / "out" / "result.png")
+    assert _edit(f"--image={image}", f"--text={caption}", f"--out={out}", "--explain") == 0
+    result, overlay = _read(out), _read(str(tmp_path / "out" / "result_overlay.png"))
+    assert result.shape == overlay.shape == sketch.shape
+    palette = {tuple(c) for c in cosal_vocabulary.RGB_PALETTE}
+    assert {tuple(c) for c in result.reshape(-1, 3)} <= palette
+    background = np.all(result == 255, axis=-1)
+    np.testing.assert_array_equal(overlay[background], sketch[background])
+    figure = _read(str(tmp_path / "out" / "result_explain.png"))
+    assert figure.shape[1] > 6 * edit.FIGURE_PANEL_SIZE  # input, result, stop step, 2 steps, sentence key
+
+
+def test_any_size_and_mode_maps_back_to_the_input_size(tmp_path):
+    rgba = np.zeros((70, 100, 4), np.uint8)
+    rgba[10:40, 20:60] = (0, 0, 0, 255)
+    out = str(tmp_path / "result.png")
+    assert _edit(f"--image={_write(tmp_path / 'photo.png', rgba)}", f"--text={GOOD}", f"--out={out}") == 0
+    assert _read(out).shape == (70, 100, 3)
+    assert _read(str(tmp_path / "result_overlay.png")).shape == (70, 100, 3)
+
+
+def test_one_pixel_image(tmp_path):
+    out = str(tmp_path / "result.png")
+    image = _write(tmp_path / "dot.png", np.zeros((1, 1, 3), np.uint8))
+    assert _edit(f"--image={image}", f"--text={GOOD}", f"--out={out}") == 0
+    assert _read(out).shape == (1, 1, 3)
+
+
+def test_text_file_with_two_pairs(tmp_path, example, capsys):
+    sketch, caption = example
+    folder = tmp_path / "inputs"
+    (folder / "images").mkdir(parents=True)
+    _write(folder / "images" / "a.png", sketch)
+    _write(folder / "b.jpg", sketch)
+    text_file = folder / "pairs.txt"
+    text_file.write_text(f"# image:caption\n\nimages/a.png:{caption}\n  b.jpg : {GOOD}\n")
+    out = tmp_path / "results"
+    assert _edit(f"--text_file={text_file}", f"--out={out}", "--explain") == 0
+    assert sorted(os.listdir(out)) == ["a_line3.png", "a_line3_explain.png", "a_line3_overlay.png",
+                                       "b_line4.png", "b_line4_explain.png", "b_line4_overlay.png"]
+    assert len(capsys.readouterr().out.strip().splitlines()) == 2
+
+
+def test_model_dir_is_used(tmp_path, monkeypatch, model):
+    from lbie_tf.training import segmentation_task
+
+    asked = []
+    monkeypatch.setattr(segmentation_task, "load_trained_segmenter", lambda d: asked.append(d) or (model, 1))
+    image = _write(tmp_path / "x.png", np.zeros((48, 48, 3), np.uint8))
+    assert _edit("--model_dir=runs/t", f"--image={image}", f"--text={GOOD}", f"--out={tmp_path}/r.png") == 0
+    assert asked == ["runs/t"]
+
+
+@pytest.mark.skipif(not pretrained.available(), reason="no pretrained model shipped yet")
+def test_default_model_is_the_shipped_one(tmp_path, monkeypatch, example):
+    monkeypatch.undo()  # the real load_pretrained_segmenter
+    sketch, caption = example
+    image = _write(tmp_path / "sketch.png", sketch)
+    assert _edit(f"--image={image}", f"--text={caption}", f"--out={tmp_path}/r.png") == 0
+    assert _read(str(tmp_path / "r.png")).shape == sketch.shape
+
+
+def test_help(capsys):
+    assert _edit("--help") == 0
+    assert "--text_file" in capsys.readouterr().out
+
+
+def _bad_files(folder):
+    """Broken inputs written into `folder`; returns {name: path}."""
+    noise = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    truncated = _write(folder / "truncated.png", noise)
+    with open(truncated, "rb") as f:
+        data = f.read()
+    with open(truncated, "wb") as f:
+        f.write(data[: len(data) // 2])
+    (folder / "empty.png").write_bytes(b"")
+    (folder / "notes.png").write_text("circle is red\n")
+    (folder / "ok.png").write_bytes(open(_write(folder / "tmp.png", noise), "rb").read())
+    (folder / "bad_line.txt").write_text(f"ok.png:{GOOD}\nno colon here\n")
+    (folder / "bad_word.txt").write_text(f"# comment\nok.png:{GOOD.replace('red', 'purple', 1)}\n")
+    (folder / "comments.txt").write_text("# nothing\n\n")
+    return {"truncated": truncated, "empty": str(folder / "empty.png"), "notes": str(folder / "notes.png"),
+            "ok": str(folder / "ok.png"), "missing": str(folder / "missing.png"),
+            "bad_line": str(folder / "bad_line.txt"), "bad_word": str(folder / "bad_word.txt"),
+            "comments": str(folder / "comments.txt")}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--image={missing}", f"--text={GOOD}", "--out={out}"], "image file not found"),
+    (["--image={empty}", f"--text={GOOD}", "--out={out}"], "is empty (0 bytes)"),
+    (["--image={notes}", f"--text={GOOD}", "--out={out}"], "is not an image file"),
+    (["--image={truncated}", f"--text={GOOD}", "--out={out}"], "is truncated or corrupt"),
+    (["--image={ok}", "--text=" + GOOD.replace("red", "purple"), "--out={out}"], "unknown word(s) 'purple'"),
+    (["--image={ok}", "--text=" + "circle is red. " * 8, "--out={out}"], "has 8 sentence(s)"),
+    (["--image={ok}", "--text=" + GOOD.replace("red", "red blue", 1), "--out={out}"], "exactly 3 tokens"),
+    (["--image={ok}", "--text= . ; ", "--out={out}"], "the caption is empty"),
+    (["--image={ok}", "--text=", "--out={out}"], "the caption is empty"),
+    ([f"--text={GOOD}", "--out={out}"], "--image is required"),
+    (["--image={ok}", "--out={out}"], "--text is required"),
+    (["--out={out}"], "give --image and --text"),
+    (["--image={ok}", f"--text={GOOD}"], "--out is required"),
+    (["--image={ok}", f"--text={GOOD}", "--out=result.jpg"], "must name a .png file"),
+    (["--image={ok}", "--text_file={bad_line}", "--out={out}"], "not both"),
+    (["--text_file={bad_line}", "--out={out}"], "bad_line.txt:2: expected 'image_path:caption'"),
+    (["--text_file={bad_word}", "--out={out}"], "bad_word.txt:2: unknown word(s) 'purple'"),
+    (["--text_file={comments}", "--out={out}"], "holds no 'image_path:caption' lines"),
+    (["--text_file={missing}", "--out={out}"], "--text_file not found"),
+    (["--image={ok}", f"--text={GOOD}", "--out={out}", "--model_dir={missing}"], "holds no trained model"),
+    (["--image={ok}", f"--text={GOOD}", "--out={out}", "--colour=red"], "Unknown command line flag 'colour'"),
+    (["--image={ok}", "--out={out}", "circle", "is", "red"], "unexpected arguments"),
+])
+def test_user_errors_are_one_line_with_status_2(tmp_path, capsys, args, message):
+    paths = {**_bad_files(tmp_path), "out": str(tmp_path / "out.png")}
+    assert _edit(*(arg.format(**paths) for arg in args)) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), lines
+    assert message in lines[0]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--image={tmp}/x.png", "--text=circle is purple"], "error: unknown word(s) 'purple'"),
+    (["--image={tmp}/x.png", f"--text={GOOD}"], "error: image file not found"),  # read before the model
+])
+def test_module_entry_point_in_a_subprocess(tmp_path, args, message):
+    result = subprocess.run(
+        [sys.executable, "-m", "lbie_tf.cli.edit", *(arg.format(tmp=tmp_path) for arg in args),
+         f"--out={tmp_path}/r.png"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert result.stderr.startswith(message)
+
+
+def test_caption_separators():
+    assert edit.split_caption("circle is red.\ntriangle is blue ;; \n\n diamond is grey. ") == [
+        "circle is red", "triangle is blue", "diamond is grey"]
+
+
+def test_explanation_of_a_model_without_attention(tmp_path, monkeypatch):
+    plain = build_segmenter(SegmenterConfig(steps=1, attention=False))
+    monkeypatch.setattr(pretrained, "load_pretrained_segmenter", lambda *args, **kwargs: (plain, {}))
+    image = _write(tmp_path / "x.png", np.zeros((48, 48, 3), np.uint8))
+    assert _edit(f"--image={image}", f"--text={GOOD}", f"--out={tmp_path}/r.png", "--explain") == 0
+    figure = _read(str(tmp_path / "r_explain.png"))
+    assert figure.shape[1] < 4 * edit.FIGURE_PANEL_SIZE  # input, result and stop step only
