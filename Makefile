@@ -25,6 +25,9 @@ demo: setup
 	rm -rf $(DEMO_DIR)
 	$(VPY) train_segmentation.py --flagfile=configs/cosal_demo.cfg --model_dir=$(DEMO_DIR) \
 		--figure=$(DEMO_DIR)/figure.png
+	@echo "--- the pretrained model shipped with the package, on a sketch it has never seen:"
+	$(VPY) -m lbie_tf.cli.cosal_example --out_dir=$(DEMO_DIR)/example --index=1
+	$(VPY) -m lbie_tf.cli.edit --text_file=$(DEMO_DIR)/example/cosal_pairs.txt --out=$(DEMO_DIR)/example --explain
 
 benchmark: setup
 	$(VPY) benchmarks/throughput.py
