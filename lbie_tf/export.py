@@ -192,3 +192,44 @@ def _archive(model) -> keras.export.ExportArchive:
     for name, function in _serving_functions(model, tokenizer).items():
         archive.add_endpoint(name, function)
     return archive
+
+
+class ExportedSegmenter:
+    """A SavedModel written by `export_segmenter`, called like a `LanguageSegmenter` through its
+    `predict_tensors` signature (TensorFlow only; no Keras classes are rebuilt).
+
+    Args:
+        path: a version folder `<export_dir>/<version>/`.
+
+    Call arguments:
+        inputs: dict with `image` `[batch, S, S, 3]` (pixel values 0..255) and `tokens` int `[batch, 9, 3]`.
+
+    Returns:
+        dict with `logits` `[batch, S, S, C]`, `stop_step` `[batch, m, n]`, `attention`
+        `[batch, T, M, N, sentences]`.
+    """
+
+    def __init__(self, path: str):
+        if not os.path.isfile(os.path.join(path, "saved_model.pb")):
+            raise DataError(f"{path} is not a SavedModel version folder (no saved_model.pb); give "
+                            f"<export_dir>/<version> as written by lbie-export")
+        self.path = path
+        self._predict = tf.saved_model.load(path).signatures["predict_tensors"]
+        specs = self._predict.structured_input_signature[1]
+        self.image_size = int(specs["image"].shape[1])
+        self.caption_shape = tuple(int(d) for d in specs["tokens"].shape[1:])
+
+    def check_inputs(self, inputs: dict) -> None:
+        """Raise `DataError` (one line) when the inputs' shapes do not fit the exported signature."""
+        image, tokens = inputs["image"], inputs["tokens"]
+        if tuple(image.shape[1:]) != (self.image_size, self.image_size, 3):
+            raise DataError(f"image has shape {list(image.shape)}; this model needs "
+                            f"[batch, {self.image_size}, {self.image_size}, 3]")
+        if tuple(tokens.shape[1:]) != self.caption_shape:
+            raise DataError(f"caption tokens have shape {list(tokens.shape)}; this model needs "
+                            f"[batch, {self.caption_shape[0]}, {self.caption_shape[1]}]")
+
+    def __call__(self, inputs: dict) -> dict:
+        outputs = self._predict(image=tf.cast(inputs["image"], tf.float32),
+                                tokens=tf.cast(inputs["tokens"], tf.int32))
+        return {key: outputs[key] for key in ("logits", "stop_step", "attention")}

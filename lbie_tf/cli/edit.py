@@ -3,6 +3,7 @@
     lbie-edit --image=sketch.png --text="circle is red. triangle is blue; ..." --out=result.png
     lbie-edit --text_file=pairs.txt --out=results/ --explain
     lbie-edit --model_dir=runs/cosal_t4 --image=sketch.png --text="..." --out=result.png
+    lbie-edit --saved_model=export/lbie/1 --image=sketch.png --text="..." --out=result.png
     python -m lbie_tf.cli.edit ...                        # the same
 
 Inputs:
@@ -55,6 +56,8 @@ from lbie_tf.visualize import colorize_labels, save_example_figure, stop_step_im
 FLAGS = flags.FlagValues()
 flags.DEFINE_string("model_dir", None, "A train_segmentation.py --model_dir to use (its latest checkpoint); "
                     "default: the pretrained model shipped with the package.", flag_values=FLAGS)
+flags.DEFINE_string("saved_model", None, "Instead of --model_dir: a SavedModel version folder written by "
+                    "lbie-export (<export_dir>/<version>).", flag_values=FLAGS)
 flags.DEFINE_string("image", None, "The image to edit (with --text).", flag_values=FLAGS)
 flags.DEFINE_string("text", None, "The caption: 9 sentences separated by '.', ';' or new lines.",
                     flag_values=FLAGS)
@@ -179,8 +182,14 @@ def edits_from_flags() -> list[Edit]:
     return [Edit(FLAGS.image, sentences, tokens, FLAGS.out)]
 
 
-def load_model(model_dir: str | None):
-    """The `LanguageSegmenter` of a training run's `model_dir`, or the shipped pretrained one when None."""
+def load_model(model_dir: str | None, saved_model: str | None = None):
+    """The `LanguageSegmenter` of a training run's `model_dir`, an exported SavedModel (called the same way),
+    or the shipped pretrained model when neither is given."""
+    if model_dir and saved_model:
+        raise ConfigError("give --model_dir or --saved_model, not both")
+    if saved_model:
+        from lbie_tf.export import ExportedSegmenter
+        return ExportedSegmenter(saved_model)
     if model_dir:
         from lbie_tf.training import segmentation_task
         return segmentation_task.load_trained_segmenter(model_dir)[0]
@@ -192,7 +201,7 @@ def segment(model, image: np.ndarray, tokens: np.ndarray) -> dict:
     """Runs the segmenter on one image of any size.
 
     Args:
-        model: a `LanguageSegmenter`.
+        model: a `LanguageSegmenter` or an `ExportedSegmenter`.
         image: uint8 `[H, W, 3]`.
         tokens: int32 `[sentences, words]`.
 
@@ -203,7 +212,7 @@ def segment(model, image: np.ndarray, tokens: np.ndarray) -> dict:
     """
     import keras
 
-    model_input = resize_to(image, model.config.image_size)
+    model_input = resize_to(image, model.image_size)
     inputs = {"image": model_input[None].astype(np.float32), "tokens": np.asarray(tokens, np.int32)[None]}
     model.check_inputs(inputs)
     outputs = {key: keras.ops.convert_to_numpy(value)[0] for key, value in model(inputs).items()}
@@ -310,7 +319,7 @@ def _main(argv: list[str]) -> None:
         with _located(edit.where):
             image = read_image(edit.image_path)
         if model is None:  # after the first image is read: a bad image fails fast, before TensorFlow starts
-            model = load_model(FLAGS.model_dir)
+            model = load_model(FLAGS.model_dir, FLAGS.saved_model)
         with _located(edit.where):
             written = write_outputs(model, edit, image, FLAGS.explain)
         print(f"{edit.image_path}: wrote {', '.join(written)}")

@@ -82,6 +82,11 @@ class LanguageSegmenter(keras.Model):
 
     # ----------------------------------------------------------------------------------------------
     @property
+    def image_size(self) -> int:
+        """Input height = width in pixels."""
+        return self.config.image_size
+
+    @property
     def regions(self) -> int:
         """Regions per side of the fused map (M = N)."""
         return self.config.image_size // ENCODER_STRIDE[self.config.image_encoder]

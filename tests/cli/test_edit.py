@@ -108,6 +108,23 @@ def test_model_dir_is_used(tmp_path, monkeypatch, model):
     assert asked == ["runs/t"]
 
 
+def test_saved_model_gives_the_keras_result(tmp_path, example, model):
+    from lbie_tf.export import export_segmenter
+
+    sketch, caption = example
+    image = _write(tmp_path / "sketch.png", sketch)
+    exported = export_segmenter(model, str(tmp_path / "export"))
+    assert _edit(f"--saved_model={exported}", f"--image={image}", f"--text={caption}",
+                 f"--out={tmp_path}/served.png") == 0
+    assert _edit(f"--image={image}", f"--text={caption}", f"--out={tmp_path}/keras.png") == 0
+    served = np.asarray(Image.open(tmp_path / "served.png"))
+    np.testing.assert_array_equal(served, np.asarray(Image.open(tmp_path / "keras.png")))
+    assert _edit(f"--saved_model={tmp_path}", f"--image={image}", f"--text={caption}",
+                 f"--out={tmp_path}/x.png") == 2
+    assert _edit(f"--saved_model={exported}", "--model_dir=runs/x", f"--image={image}", f"--text={caption}",
+                 f"--out={tmp_path}/x.png") == 2
+
+
 @pytest.mark.skipif(not pretrained.available(), reason="no pretrained model shipped yet")
 def test_default_model_is_the_shipped_one(tmp_path, monkeypatch, example):
     monkeypatch.undo()  # the real load_pretrained_segmenter
