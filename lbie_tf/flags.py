@@ -8,6 +8,7 @@ directory, so run the entry points from the repository root.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 
 from absl import flags
@@ -17,6 +18,7 @@ from lbie_tf.config import SegmenterConfig, TrainingConfig
 FLAGS = flags.FLAGS
 
 
+@functools.cache  # once per process, whichever entry points are imported
 def define_cosal_flags() -> None:
     """CoSaL generator flags (`lbie_tf.data.cosal.CosalConfig`)."""
     flags.DEFINE_integer("num_direct", 4, "Direct sentences ('circle is red') per 9-sentence caption (1..9); "
@@ -30,11 +32,13 @@ def define_cosal_flags() -> None:
     flags.DEFINE_integer("data_seed", 0, "Seed of the CoSaL generator (train and test streams are disjoint).")
 
 
+@functools.cache  # once per process, whichever entry points are imported
 def define_segmenter_flags() -> None:
     """Model architecture flags, one per `SegmenterConfig` field (defaults: the paper's CoSaL model)."""
     _define_from_dataclass(SegmenterConfig, "Segmentation model")
 
 
+@functools.cache  # once per process, whichever entry points are imported
 def define_training_flags() -> None:
     """Training loop flags, one per `TrainingConfig` field, plus the run directory."""
     _define_from_dataclass(TrainingConfig, "Training")

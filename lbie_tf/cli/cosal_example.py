@@ -16,19 +16,24 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
-flags.DEFINE_string("out_dir", None, "Folder for the sketch, its target and the caption line.", required=True)
+from lbie_tf import flags as lbie_flags  # noqa: E402
+
+lbie_flags.define_cosal_flags()  # --num_direct, --cosal_legacy_captions, --data_seed
+flags.DEFINE_string("out_dir", "runs/example", "Folder for the sketch, its target and the caption line.")
 flags.DEFINE_integer("index", 0, "Which held-out test example (0-based).", lower_bound=0)
-flags.DEFINE_integer("num_direct", 4, "Direct sentences in the caption (1..9).", lower_bound=1, upper_bound=9)
+FLAGS = flags.FLAGS
 
 
-def write_example(out_dir: str, index: int = 0, num_direct: int = 4) -> str:
+def write_example(out_dir: str, index: int = 0, num_direct: int = 4, legacy_captions: bool = False,
+                  seed: int = 0) -> str:
     """Write the files for test example `index`; returns the path of the caption file."""
     import numpy as np
     from PIL import Image
 
     from lbie_tf.data import cosal, cosal_vocabulary
 
-    config = cosal.CosalConfig(num_direct=num_direct, test_size=index + 1)
+    config = cosal.CosalConfig(num_direct=num_direct, legacy_captions=legacy_captions, seed=seed,
+                               test_size=index + 1)
     example = cosal.generate(np.array([index], np.int64), config, "test")
     os.makedirs(out_dir, exist_ok=True)
     Image.fromarray(example["sketch"][0].numpy()).save(os.path.join(out_dir, "cosal_sketch.png"))
@@ -42,7 +47,8 @@ def write_example(out_dir: str, index: int = 0, num_direct: int = 4) -> str:
 
 def main(argv) -> None:
     del argv
-    print(write_example(flags.FLAGS.out_dir, flags.FLAGS.index, flags.FLAGS.num_direct))
+    print(write_example(FLAGS.out_dir, FLAGS.index, FLAGS.num_direct, FLAGS.cosal_legacy_captions,
+                        FLAGS.data_seed))
 
 
 if __name__ == "__main__":
