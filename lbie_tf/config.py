@@ -48,6 +48,8 @@ class SegmenterConfig:
         decoder: "paper" (1×1 convs 16, C + one bilinear-initialised transposed conv k16 s8) or
             "released" (CoSaL/net.py: 4 × [deconv 4/2 + 3×3 convs + BN]).
         classifier_units: width of the paper decoder's first 1×1 conv (16).
+        encoder_width: channel multiplier of the paper encoder (1 = the paper's 4, 4, 8, 8, 16, 16; the
+            region features then have 16 · encoder_width channels). Not used by the released encoder.
         batch_norm_momentum: momentum of the released-code BatchNorm layers (contrib default 0.999).
     """
 
@@ -74,6 +76,7 @@ class SegmenterConfig:
     inference_stop: str = "first_gate"
     decoder: str = "paper"
     classifier_units: int = 16
+    encoder_width: int = 1
     batch_norm_momentum: float = 0.999
 
     def __post_init__(self):
@@ -85,7 +88,7 @@ class SegmenterConfig:
         _check_choice("inference_stop", self.inference_stop, ("first_gate", "most_likely"))
         _check_choice("decoder", self.decoder, ("paper", "released"))
         for name in ("image_size", "num_classes", "vocab_size", "sentence_units", "paragraph_units", "steps",
-                     "attention_units", "fusion_units", "fusion_kernel_size", "classifier_units"):
+                     "attention_units", "fusion_units", "fusion_kernel_size", "classifier_units", "encoder_width"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{name} must be at least 1, got {getattr(self, name)}")
         if self.image_size % 24:
@@ -111,9 +114,17 @@ class TrainingConfig:
         gumbel_hard: straight-through one-hot samples in the forward pass.
         foreground_weight: cross-entropy weight of non-background pixels (paper 1, released code 10).
         learning_rate, adam_beta_1: Adam (released code: 1e-3, 0.5).
+        learning_rate_schedule: "constant" or "cosine" (decays from `learning_rate` to 0 at `train_steps`).
         batch_size: global batch size, split over replicas.
         train_steps: optimizer steps in total (resumed runs continue up to it).
         checkpoint_every, summary_every, image_summary_every: in steps.
+        eval_every: steps between learning-curve points (0: none): every `eval_every` steps the model is
+            evaluated on the first `curve_eval_size` test images and a row (step, images seen, training
+            seconds, metrics) is appended to `curve.jsonl` in the model directory.
+        curve_eval_size: test images per learning-curve point.
+        train_seconds: wall-clock training budget in seconds, summed over resumed runs (0: no limit).
+            Training stops after the first step that reaches it, checkpoints and evaluates. Evaluation time
+            is not counted.
         seed: seeds model initialisation and the Gumbel / REINFORCE noise.
         jit_compile: "auto" (XLA on one device, off under MirroredStrategy), "on", "off".
         strategy: "auto", "default", "one_device", "mirrored".
@@ -127,11 +138,15 @@ class TrainingConfig:
     foreground_weight: float = 1.0
     learning_rate: float = 1e-3
     adam_beta_1: float = 0.9
+    learning_rate_schedule: str = "constant"
     batch_size: int = 64
     train_steps: int = 2000
     checkpoint_every: int = 500
     summary_every: int = 50
     image_summary_every: int = 500
+    eval_every: int = 0
+    curve_eval_size: int = 2000
+    train_seconds: float = 0.0
     seed: int = 0
     jit_compile: str = "auto"
     strategy: str = "auto"
@@ -139,9 +154,15 @@ class TrainingConfig:
     def __post_init__(self):
         _check_choice("termination_training", self.termination_training, ("gumbel", "marginal", "reinforce"))
         _check_choice("jit_compile", self.jit_compile, ("auto", "on", "off"))
+        _check_choice("learning_rate_schedule", self.learning_rate_schedule, ("constant", "cosine"))
         for name in ("batch_size", "train_steps", "checkpoint_every", "summary_every", "image_summary_every"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("eval_every", "train_seconds"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"--{name} must not be negative, got {getattr(self, name)}")
+        if self.curve_eval_size < 1:
+            raise ConfigError(f"--curve_eval_size must be at least 1, got {self.curve_eval_size}")
         if not self.learning_rate > 0:
             raise ConfigError(f"--learning_rate must be positive, got {self.learning_rate}")
 

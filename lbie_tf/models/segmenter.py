@@ -28,7 +28,6 @@ from lbie_tf.models.segmentation_decoders import paper_segmentation_decoder, rel
 
 # Downsampling factor of each image encoder (input pixels per region side).
 ENCODER_STRIDE = {"cosal_paper": 8, "cosal_released": 16}
-ENCODER_CHANNELS = {"cosal_paper": 16, "cosal_released": 128}
 
 
 @keras.saving.register_keras_serializable(package="lbie")
@@ -59,7 +58,7 @@ class LanguageSegmenter(keras.Model):
         self.words = words
         cfg = self.config
         if cfg.image_encoder == "cosal_paper":
-            self.image_encoder = cosal_paper_image_encoder()
+            self.image_encoder = cosal_paper_image_encoder(cfg.encoder_width)
         else:
             self.image_encoder = cosal_released_image_encoder(cfg.batch_norm_momentum)
         self.text_encoder = SentenceHierarchyEncoder(

@@ -22,6 +22,7 @@ from lbie_tf.layers.termination import GumbelTemperatureSchedule
 from lbie_tf.metrics import ConfusionMatrix, confusion_matrix_batch, iou_from_confusion, segmentation_report
 from lbie_tf.models.segmenter import build_segmenter
 from lbie_tf.training.checkpoints import RUN_CONFIG_FILE, AtomicCheckpointManager
+from lbie_tf.training.loop import learning_rate_schedule
 from lbie_tf.visualize import colorize_labels, stop_step_image
 
 # Stream of the random-hash noise used by termination training (the data generator uses other streams).
@@ -57,7 +58,8 @@ class SegmentationTask:
     def build(self, jit_compile: bool) -> None:
         keras.utils.set_random_seed(self.training.seed)
         self.model = build_segmenter(self.model_config, self.sentences, self.words)
-        self.optimizer = keras.optimizers.Adam(self.training.learning_rate, beta_1=self.training.adam_beta_1)
+        self.optimizer = keras.optimizers.Adam(learning_rate_schedule(self.training),
+                                               beta_1=self.training.adam_beta_1)
         self.optimizer.build(self.model.trainable_variables)
         self.jit_compile = jit_compile
         # A nested tf.function only where XLA compiles it: under MirroredStrategy (no XLA) the head may

@@ -118,3 +118,11 @@ def test_invalid_config_is_a_one_line_config_error():
         SegmenterConfig(attention_score="dot")
     with pytest.raises(ConfigError, match="--steps=1"):
         SegmenterConfig(attention=False, steps=4)
+
+
+def test_encoder_width_multiplies_the_paper_encoder_channels():
+    model = build_segmenter(SegmenterConfig(steps=1, encoder_width=3))
+    convs = [layer for layer in model.image_encoder.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [conv.filters for conv in convs] == [12, 12, 24, 24, 48, 48]
+    assert model.encode_image(_inputs()["image"]).shape == (2, 6, 6, 48)
+    assert model(_inputs())["logits"].shape == (2, 48, 48, 7)
