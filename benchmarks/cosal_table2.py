@@ -56,16 +56,15 @@ def main(argv) -> None:
              for captions in FLAGS.captions for preset in FLAGS.presets for n in FLAGS.num_direct
              for seed in FLAGS.seeds]
     json_path = f"{FLAGS.output}.json"
-    rows = campaign.load_rows(json_path)
-    for cell in cells:
+    for cell in cells:  # rows are re-read before each merge: several campaigns may share one output
         row = campaign.run_cell(cell, budget, FLAGS.runs_dir)
         row["paper_mean_iou"] = PAPER.get((cell.preset, cell.num_direct)) if not cell.variant else None
         row["machine"] = campaign.machine()
         print(f"{cell.name}: mean IoU {row['mean_iou']:.4f} after {row['images_seen']} images, "
               f"{row['seconds']:.0f} s", flush=True)
-        rows = campaign.merge_rows(rows, [row])
-        campaign.save_rows(json_path, rows)
+        campaign.save_rows(json_path, campaign.merge_rows(campaign.load_rows(json_path), [row]))
     with open(f"{FLAGS.output}.md", "w", encoding="utf-8") as f:
+        rows = campaign.load_rows(json_path)
         f.write(render(rows, ceilings(rows)))
     print(f"wrote {json_path} and {FLAGS.output}.md")
 

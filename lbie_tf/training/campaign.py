@@ -240,7 +240,7 @@ def load_rows(path: str) -> list[dict]:
 def save_rows(path: str, rows: list[dict]) -> None:
     """Write rows as JSON atomically (a temporary file renamed over the old one)."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    temporary = f"{path}.tmp"
+    temporary = f"{path}.{os.getpid()}.tmp"  # one per process: several campaigns may share `path`
     with open(temporary, "w", encoding="utf-8") as f:
         json.dump(rows, f, indent=1, sort_keys=True)
         f.write("\n")

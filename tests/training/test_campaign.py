@@ -58,5 +58,5 @@ def test_result_row_and_merge(tmp_path):
     path = tmp_path / "results" / "rows.json"
     campaign.save_rows(str(path), merged)
     assert campaign.load_rows(str(path)) == json.loads(path.read_text())
-    assert not (tmp_path / "results" / "rows.json.tmp").exists()
+    assert [p.name for p in (tmp_path / "results").iterdir()] == ["rows.json"]  # no temporary left
     assert campaign.load_rows(str(tmp_path / "none.json")) == []
