@@ -122,18 +122,19 @@ def load_builder(config: FlowersConfig) -> tfds.core.DatasetBuilder:
         DataError: the dataset is not prepared in data_dir and no manual dir is given, or the manual dir is
             incomplete (the message lists what is missing and where to download it).
     """
-    builder_cls = _builder_class()
-    if builder_cls is None:  # an installed package without the source tree: read a prepared copy
+    module = _builder_module()
+    if module is None:  # an installed package without the source tree: read a prepared copy
         path = os.path.join(config.data_dir, DATASET_NAME, config.split_scheme, DATASET_VERSION)
         if not os.path.isdir(path):
             raise DataError(f"no prepared Flowers dataset at {path}; build it from a source checkout: "
                             f"python -m lbie_tf.cli.build_flowers --manual_dir=DIR --data_dir={config.data_dir}")
         return tfds.builder_from_directory(path)
-    builder = builder_cls(config=config.split_scheme, data_dir=config.data_dir)
+    builder = module.Builder(config=config.split_scheme, data_dir=config.data_dir)
     if not builder.is_prepared():
         if not config.manual_dir:
             raise DataError(f"no prepared Flowers dataset ({config.split_scheme}) in {config.data_dir}; pass "
                             "--manual_dir with the downloaded files to build it (docs/flowers.md)")
+        module.find_sources(config.manual_dir, config.split_scheme)  # one DataError listing what is missing
         builder.download_and_prepare(
             download_config=tfds.download.DownloadConfig(manual_dir=config.manual_dir))
     return builder
@@ -340,10 +341,10 @@ def _read_split_cached(config: FlowersConfig, split: str) -> _SplitData:
                       image_numbers=np.array([r[0] for r in rows], np.int64))
 
 
-def _builder_class() -> type | None:
-    """The builder class from the source tree's datasets/ folder, imported as `tfds build` imports it; None
-    when the package runs without the source tree."""
+def _builder_module():
+    """The builder module of the source tree's datasets/ folder, imported under the name `tfds build` gives
+    it; None when the package runs without the source tree."""
     if not os.path.isdir(os.path.join(_BUILDER_DIR, DATASET_NAME)):
         return None
     with tfds.core.utils.add_sys_path(_BUILDER_DIR):
-        return importlib.import_module(_BUILDER_MODULE).Builder
+        return importlib.import_module(_BUILDER_MODULE)
