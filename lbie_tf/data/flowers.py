@@ -71,8 +71,8 @@ class FlowersConfig:
             released code's word_tokenize: case kept, punctuation marks are tokens).
         max_words: caption length in tokens; longer captions are truncated (released code: no limit).
         min_word_count: training-caption occurrences a word needs to enter the vocabulary.
-        resize_size: training images are resized to this and randomly cropped to image_size (released
-            code: 384, crop 256); 0 = resize straight to image_size.
+        resize_size: training images are resized to this and randomly cropped to image_size (the released
+            checkpoint used 384 and 256); 0 = resize straight to image_size.
         random_flip: random horizontal flips of training images (released code's --flip, on).
         seed: shuffling, caption draws and augmentation.
     """

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from lbie_tf import flags as lbie_flags
 from lbie_tf.data import color_space, flowers
 from lbie_tf.errors import ConfigError, DataError
 from tests.datasets.flowers_fixture import (CLASS_COLOURS, CLASS_SPLIT, FIXTURE_CLASSES, UNKNOWN_CAPTION,
@@ -169,6 +170,11 @@ def test_official_split_scheme(config):
     official = dataclasses.replace(config, split_scheme="official")
     report = flowers.caption_report(official)
     assert report["train"]["images"] == 8 and report["test"]["images"] == 4
+
+
+def test_every_config_field_has_flag_help():
+    helps = lbie_flags._attribute_help(flowers.FlowersConfig)
+    assert set(helps) == {field.name for field in dataclasses.fields(flowers.FlowersConfig)}
 
 
 def test_bad_configs_and_missing_data(tmp_path):

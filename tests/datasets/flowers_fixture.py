@@ -39,9 +39,10 @@ _TEMPLATES = (
 _SIZES = ((40, 52), (48, 36), (44, 44))
 
 
-def fixture_image(number: int) -> np.ndarray:
-    """The uint8 `[height, width, 3]` RGB pixels of fixture image `number` (1-based)."""
-    height, width = _SIZES[number % len(_SIZES)]
+def fixture_image(number: int, scale: int = 1) -> np.ndarray:
+    """The uint8 `[height, width, 3]` RGB pixels of fixture image `number` (1-based), `scale` times the
+    base size (scale 12 is about the size of the real photos, 500 x 600)."""
+    height, width = (scale * side for side in _SIZES[number % len(_SIZES)])
     _, colour = CLASS_COLOURS[FIXTURE_CLASSES[(number - 1) % len(FIXTURE_CLASSES)]]
     rows, cols = np.mgrid[0:height, 0:width]
     flower = (rows - height / 2) ** 2 + (cols - width / 2) ** 2 < (min(height, width) / 2.6) ** 2
@@ -65,7 +66,7 @@ def fixture_captions(number: int, num_images: int) -> list[str]:
 
 
 def write_flowers_fixture(root: str, *, images_per_class: int = 2, image_layout: str = "tgz",
-                          caption_layout: str = "folder", official_split: bool = True) -> str:
+                          caption_layout: str = "folder", official_split: bool = True, scale: int = 1) -> str:
     """Writes a manual dir in the downloaded layout and returns its path (`root/manual`).
 
     Args:
@@ -75,6 +76,7 @@ def write_flowers_fixture(root: str, *, images_per_class: int = 2, image_layout:
         caption_layout: "folder" (`cvpr2016_flowers/`) or "tgz" (`cvpr2016_flowers.tar.gz`).
         official_split: also write `setid.mat` (first third of the images train, next third validation,
             the rest test).
+        scale: image size multiplier (`fixture_image`).
 
     Returns:
         The manual dir, ready for `--manual_dir`.
@@ -86,7 +88,7 @@ def write_flowers_fixture(root: str, *, images_per_class: int = 2, image_layout:
     files = {}
     for number in numbers:
         buffer = io.BytesIO()
-        Image.fromarray(fixture_image(number)).save(buffer, format="JPEG", quality=95)
+        Image.fromarray(fixture_image(number, scale)).save(buffer, format="JPEG", quality=95)
         files[f"jpg/image_{number:05d}.jpg"] = buffer.getvalue()
     _write_tree(manual, files, "102flowers.tgz" if image_layout == "tgz" else None)
 
