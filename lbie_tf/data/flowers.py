@@ -174,7 +174,7 @@ def train_dataset(config: FlowersConfig, batch_size: int, start_step: int = 0) -
 def test_dataset(config: FlowersConfig, batch_size: int) -> tf.data.Dataset:
     """One pass over the test split in a fixed order, unaugmented; the last batch may be smaller."""
     examples = _examples(config, TEST_SPLIT)
-    positions = tf.data.Dataset.range(examples.num_test_examples)
+    positions = tf.data.Dataset.range(examples.epoch_size)
     return _batched(positions, examples.test_record, config, batch_size, train=False, drop_remainder=False)
 
 
@@ -227,11 +227,8 @@ class _Examples:
 
     @property
     def epoch_size(self) -> int:
+        """Examples per training epoch, and in the test pass."""
         return len(self.pairs) if self.config.captions == "all" else len(self.images_with_captions)
-
-    @property
-    def num_test_examples(self) -> int:
-        return self.epoch_size
 
     def _epoch_pairs(self, epoch: int) -> np.ndarray:
         """int64 `[epoch_size, 2]` (image, caption) in the order of training epoch `epoch`."""
