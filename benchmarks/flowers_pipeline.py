@@ -23,20 +23,10 @@ import tensorflow as tf
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests.datasets fixture
 
+from cosal_generation import images_per_second  # noqa: E402  (benchmarks/ is the script's folder)
 from lbie_tf import metrics  # noqa: E402
 from lbie_tf.data import color_space, flowers  # noqa: E402
 from tests.datasets.flowers_fixture import write_flowers_fixture  # noqa: E402
-
-
-def examples_per_second(config: flowers.FlowersConfig, batch_size: int, seconds: float, warmup: int = 3) -> float:
-    iterator = iter(flowers.train_dataset(config, batch_size))
-    for _ in range(warmup):
-        next(iterator)
-    batches, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        next(iterator)
-        batches += 1
-    return batches * batch_size / (time.perf_counter() - start)
 
 
 def to_rgb(gray: np.ndarray, ab: np.ndarray) -> np.ndarray:
@@ -89,7 +79,7 @@ def main() -> None:
         images = sum(split.num_examples for split in builder.info.splits.values())
         print(f"data: {'real' if args.manual_dir else 'synthetic fixture'}, {images} images")
         print(f"build: {images / build_seconds:.1f} images/s ({build_seconds:.1f} s)")
-        rate = examples_per_second(config, args.batch_size, args.seconds)
+        rate = images_per_second(flowers.train_dataset(config, args.batch_size), args.batch_size, args.seconds)
         print(f"train_dataset at {args.image_size}x{args.image_size}, batch {args.batch_size}: {rate:.1f} examples/s")
         print(f"{'colorizer':<16}{'PSNR dB':>9}{'SSIM':>7}{'colourful':>11}{'consistency':>13}")
         for name, row in trivial_colorizer_metrics(config, args.metric_batches).items():
