@@ -1,8 +1,9 @@
 """TFDS builder: Oxford-102 Flowers joined with the Reed et al. (CVPR 2016) captions, read from a manual dir.
 
-Build it with `tfds build datasets/oxford_flowers_captions --manual_dir=DIR` (both configs) or
-`--config=class_disjoint`, or from Python through `lbie_tf.data.flowers.load_builder`. The manual dir holds
-the files as downloaded (layout, URLs and splits: docs/flowers.md):
+Build it with `python -m lbie_tf.cli.build_flowers --manual_dir=DIR --data_dir=DATA`, with
+`tfds build datasets/oxford_flowers_captions --manual_dir=DIR` (the tfds 4.9.10 command line needs apache-beam
+installed), or from Python through `lbie_tf.data.flowers.load_builder`. The manual dir holds the files as
+downloaded (layout, URLs and splits: docs/flowers.md):
 
     DIR/102flowers.tgz         or DIR/jpg/image_00001.jpg ...   (Oxford: the 8,189 photos)
     DIR/imagelabels.mat        (Oxford: `labels`, 1-based class of every image)
@@ -101,9 +102,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                            class_split: dict[int, str], captions: dict[int, list[str]]):
         skipped = collections.Counter()
         found = set()
-        for name, number, data in iter_files(images_source, ".jpg"):
-            if number not in numbers:
-                continue
+        for name, number, data in iter_files(images_source, ".jpg", numbers):
             found.add(number)
             if number not in captions:
                 logging.warning("skipping %s: no caption file text_c10/class_%05d/image_%05d.txt", name,
@@ -151,7 +150,7 @@ def find_sources(manual_dir: str, config_name: str) -> dict[str, str]:
         "images": first_existing("102flowers.tgz", "jpg"),
         "labels": first_existing("imagelabels.mat"),
         "captions": first_existing(CAPTIONS_FOLDER, f"{CAPTIONS_FOLDER}.tar.gz", f"{CAPTIONS_FOLDER}.tgz",
-                                   "text_c10") ,
+                                   "text_c10"),
     }
     if sources["captions"] and os.path.basename(sources["captions"]) == "text_c10":
         sources["captions"] = manual_dir
@@ -174,8 +173,9 @@ def find_sources(manual_dir: str, config_name: str) -> dict[str, str]:
     return sources
 
 
-def iter_files(source: str, suffix: str) -> Iterator[tuple[str, int, bytes]]:
-    """Yields `(path, image number, contents)` of every `image_NNNNN<suffix>` file in a folder or tar archive.
+def iter_files(source: str, suffix: str, numbers: set[int] | None = None) -> Iterator[tuple[str, int, bytes]]:
+    """Yields `(path, image number, contents)` of every `image_NNNNN<suffix>` file in a folder or tar archive
+    (only those whose number is in `numbers`, if given; the others are not read).
 
     `path` names the file for messages (`archive.tgz:jpg/image_00001.jpg` for a tar member). Files are read
     one at a time, in sorted order for a folder and in archive order for a tar.
@@ -184,7 +184,7 @@ def iter_files(source: str, suffix: str) -> Iterator[tuple[str, int, bytes]]:
         for root, _, files in sorted(os.walk(source)):
             for file_name in sorted(files):
                 match = _IMAGE_NAME.search(file_name)
-                if match and file_name.endswith(suffix):
+                if match and file_name.endswith(suffix) and (numbers is None or int(match.group(2)) in numbers):
                     path = os.path.join(root, file_name)
                     with open(path, "rb") as f:
                         yield path, int(match.group(2)), f.read()
@@ -193,7 +193,8 @@ def iter_files(source: str, suffix: str) -> Iterator[tuple[str, int, bytes]]:
         with tarfile.open(source) as archive:
             for member in archive:
                 match = _IMAGE_NAME.search(member.name)
-                if member.isfile() and match and member.name.endswith(suffix):
+                if (member.isfile() and match and member.name.endswith(suffix)
+                        and (numbers is None or int(match.group(2)) in numbers)):
                     yield f"{source}:{member.name}", int(match.group(2)), archive.extractfile(member).read()
     except (tarfile.TarError, EOFError, OSError) as error:
         raise DataError(f"cannot read the archive {source} ({error}); download it again") from None
@@ -271,8 +272,11 @@ def read_captions(captions_source: str) -> dict[int, list[str]]:
 def _read_small_files(source: str, names: set[str]) -> dict[str, str]:
     """The text of the named top-level files of a folder, or of the members of a tar with those base names."""
     if os.path.isdir(source):
-        return {n: open(os.path.join(source, n), encoding="utf-8").read()
-                for n in names if os.path.isfile(os.path.join(source, n))}
+        texts = {}
+        for name in names & set(os.listdir(source)):
+            with open(os.path.join(source, name), encoding="utf-8") as f:
+                texts[name] = f.read()
+        return texts
     with tarfile.open(source) as archive:
         return {os.path.basename(m.name): archive.extractfile(m).read().decode("utf-8")
                 for m in archive if m.isfile() and os.path.basename(m.name) in names}
