@@ -249,7 +249,8 @@ def read_class_split(captions_source: str) -> dict[int, str]:
     for split, file_name in _CLASS_SPLIT_FILES.items():
         if file_name not in texts:
             raise DataError(f"{captions_source} lacks {file_name} (part of the captions archive, {CAPTIONS_URL})")
-        for number in (int(n) for n in re.findall(r"(\d+)", texts[file_name])):
+        # One class per line, as its folder name (`class_00001`) or its number; the first number counts.
+        for number in (int(m.group()) for m in map(re.compile(r"\d+").search, texts[file_name].splitlines()) if m):
             if number in class_split:
                 raise DataError(f"{captions_source}: class {number} is in both {split} and {class_split[number]}")
             class_split[number] = split

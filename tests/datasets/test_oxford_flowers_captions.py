@@ -180,3 +180,15 @@ def test_class_listed_twice_is_an_error(tmp_path):
         f.write("class_00001\n")
     with pytest.raises(DataError, match="class 1 is in both"):
         _build(manual, tmp_path / "data")
+
+
+def test_class_split_files_may_list_names_or_numbers(tmp_path):
+    manual = write_flowers_fixture(str(tmp_path), images_per_class=1, official_split=False)
+    captions = os.path.join(manual, "cvpr2016_flowers")
+    with open(os.path.join(captions, "valclasses.txt")) as f:
+        names = f.read().split()
+    with open(os.path.join(captions, "valclasses.txt"), "w") as f:
+        f.write("\r\n".join(f"{name}.t7" if i % 2 else str(int(name[6:])) for i, name in enumerate(names)) + "\r\n\n")
+    split = _builder_module().read_class_split(captions)
+    assert sorted(c for c, s in split.items() if s == "val") == sorted(int(name[6:]) for name in names)
+    assert len(split) == 102
