@@ -119,18 +119,34 @@ def test_resuming_continues_the_same_stream(config):
     assert not np.array_equal(other[0]["example_id"], full[0]["example_id"])
 
 
-def test_augmentation_flips_and_crops(config):
-    plain = _stream(flowers.test_dataset(config, batch_size=1), 1)[0]
-    augmented = dataclasses.replace(config, resize_size=2 * SIZE)
-    batch = _stream(flowers.train_dataset(augmented, batch_size=32), 1)[0]
-    assert batch["gray"].shape == (32, SIZE, SIZE, 1)
+def _lab_of(image, size):
+    """Network-scaled Lab `[size, size, 3]` of a uint8 photo resized (area) to size × size."""
+    rgb = tf.image.resize(image / 255.0, [size, size], method="area")
+    return color_space.normalize_lab(color_space.rgb_to_lab(rgb)).numpy()
+
+
+def test_training_crops_come_from_the_resized_photo(config):
+    cropping = dataclasses.replace(config, resize_size=2 * SIZE, random_flip=False)
+    batch = _stream(flowers.train_dataset(cropping, batch_size=8), 1)[0]
+    offsets = []
+    for lab, example_id in zip(np.concatenate([batch["gray"], batch["ab"]], axis=-1), batch["example_id"]):
+        resized = _lab_of(fixture_image(example_id // 100), 2 * SIZE)
+        errors = {(i, j): np.abs(resized[i:i + SIZE, j:j + SIZE] - lab).mean()
+                  for i in range(SIZE + 1) for j in range(SIZE + 1)}
+        best = min(errors, key=errors.get)
+        assert errors[best] < 0.05  # JPEG noise only
+        assert np.abs(_lab_of(fixture_image(example_id // 100), SIZE) - lab).mean() > 4 * errors[best]  # not the uncropped photo
+        offsets.append(best)
+    assert len(set(offsets)) > 1
+
+
+def test_random_flips(config):
     unflipped = _stream(flowers.train_dataset(dataclasses.replace(config, random_flip=False), batch_size=32), 1)[0]
     flipped_any = _stream(flowers.train_dataset(config, batch_size=32), 1)[0]
     np.testing.assert_array_equal(unflipped["example_id"], flipped_any["example_id"])
     same = [np.array_equal(a, b) for a, b in zip(unflipped["gray"], flipped_any["gray"])]
     mirrored = [np.allclose(a[:, ::-1], b) for a, b in zip(unflipped["gray"], flipped_any["gray"])]
     assert all(s or m for s, m in zip(same, mirrored)) and 0 < sum(same) < 32
-    assert plain["gray"].shape == (1, SIZE, SIZE, 1)
 
 
 def test_vocabulary_comes_from_training_captions(config):
