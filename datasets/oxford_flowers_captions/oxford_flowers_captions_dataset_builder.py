@@ -91,6 +91,10 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         class_split = read_class_split(sources["captions"])
         if self.builder_config.name == "official":
             members = read_official_split(sources["setid"])
+            beyond = sorted(n for numbers in members.values() for n in numbers if not 1 <= n <= len(labels))
+            if beyond:
+                raise DataError(f"{sources['setid']} lists image {beyond[0]}, but {sources['labels']} labels "
+                                f"images 1..{len(labels)} only")
         else:
             members = {split: {n for n, label in enumerate(labels, 1) if class_split[label] == short}
                        for split, short in (("train", "train"), ("validation", "val"), ("test", "test"))}
@@ -107,6 +111,10 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             if number not in captions:
                 logging.warning("skipping %s: no caption file text_c10/class_%05d/image_%05d.txt", name,
                                 labels[number - 1], number)
+                skipped["no captions"] += 1
+                continue
+            if not captions[number]:
+                logging.warning("skipping %s: its caption file has only blank lines", name)
                 skipped["no captions"] += 1
                 continue
             try:

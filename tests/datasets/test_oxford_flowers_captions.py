@@ -138,15 +138,18 @@ def test_corrupt_jpeg_is_skipped_with_a_warning_naming_it(tmp_path, caplog):
     assert any("skipped 2 of 3 images" in m and "2 unreadable image" in m for m in messages)
 
 
-def test_image_without_caption_file_is_skipped_with_a_warning(tmp_path, caplog):
-    manual = write_flowers_fixture(str(tmp_path), images_per_class=1, image_layout="folder", official_split=False)
+def test_images_without_captions_are_skipped_with_a_warning(tmp_path, caplog):
+    manual = write_flowers_fixture(str(tmp_path), images_per_class=2, image_layout="folder", official_split=False)
     os.remove(os.path.join(manual, "cvpr2016_flowers", "text_c10", "class_00002", "image_00002.txt"))
     os.remove(os.path.join(manual, "jpg", "image_00003.jpg"))
+    with open(os.path.join(manual, "cvpr2016_flowers", "text_c10", "class_00001", "image_00001.txt"), "w") as f:
+        f.write("\n  \n")
     with caplog.at_level(logging.WARNING):
         builder = _build(manual, tmp_path / "data")
-    assert sorted(_examples(builder, "train")) == [1]
+    assert sorted(_examples(builder, "train")) == [7, 8, 9]
     messages = " | ".join(r.getMessage() for r in caplog.records)
     assert "image_00002.jpg: no caption file text_c10/class_00002/image_00002.txt" in messages
+    assert "image_00001.jpg: its caption file has only blank lines" in messages
     assert "missing from" in messages and "image_00003.jpg" in messages
 
 
