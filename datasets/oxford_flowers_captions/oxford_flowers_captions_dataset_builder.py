@@ -19,7 +19,7 @@ Configs (splits):
 
 Every example is one image with all its captions. Images are stored as JPEG, always RGB: RGB JPEGs are kept
 byte for byte; grey, RGBA, palette, CMYK, 16-bit or non-JPEG files are converted to RGB
-(`lbie_tf.images.to_rgb`) and re-encoded. A file that cannot be decoded, or an image without a caption file,
+(`lbie_tf.images.to_rgb`) and re-encoded. A file that cannot be decoded, or an image without (non-blank) captions,
 is skipped with a warning naming it, and the number skipped is logged at the end of each split. Empty caption
 lines are dropped (the released code's extract_cap.py keeps only non-empty lines).
 """
