@@ -78,7 +78,12 @@ def render(statistic: dict, model_dir: str, step: int) -> str:
         active = ("—" if row["active_direct_share"] is None
                   else f"{row['active_direct_share']:.3f} ({row['active_regions']:,})")
         lines.append(f"| {row['step']} | {row['direct_share']:.3f} | {active} |")
-    lines += ["", "![Figure 5](cosal_figure5.png)", ""]
+    active = [row["active_regions"] for row in statistic["steps"]] + [0]
+    regions = statistic["steps"][0]["regions"]
+    stops = ", ".join(f"step {t + 1}: {(active[t] - active[t + 1]) / regions:.3f}" for t in range(len(active) - 1))
+    lines += ["", f"Share of regions stopping at each step (inference): {stops}. A region's output is its state "
+              "at its stop step; the attention of later steps is computed but does not reach the output.", "",
+              "![Figure 5](cosal_figure5.png)", ""]
     return "\n".join(lines)
 
 
