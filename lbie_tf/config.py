@@ -48,6 +48,9 @@ class SegmenterConfig:
         decoder: "paper" (1×1 convs 16, C + one bilinear-initialised transposed conv k16 s8) or
             "released" (CoSaL/net.py: 4 × [deconv 4/2 + 3×3 convs + BN]).
         classifier_units: width of the paper decoder's first 1×1 conv (16).
+        image_skip: refine the decoder's full-resolution logits with the input image (ours, not in the paper
+            or the code): two 3×3 convs on [logits, image] whose output is added to the logits, so that
+            shape boundaries come from the pixels rather than from the 8× upsampled region features.
         encoder_width: channel multiplier of the paper encoder (1 = the paper's 4, 4, 8, 8, 16, 16; the
             region features then have 16 · encoder_width channels). Not used by the released encoder.
         batch_norm_momentum: momentum of the released-code BatchNorm layers (contrib default 0.999).
@@ -76,6 +79,7 @@ class SegmenterConfig:
     inference_stop: str = "first_gate"
     decoder: str = "paper"
     classifier_units: int = 16
+    image_skip: bool = False
     encoder_width: int = 1
     batch_norm_momentum: float = 0.999
 

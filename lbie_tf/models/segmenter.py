@@ -24,7 +24,8 @@ from lbie_tf.encoders.sentence_text import SentenceHierarchyEncoder
 from lbie_tf.errors import DataError
 from lbie_tf.layers import termination
 from lbie_tf.layers.fusion import RecurrentAttentiveFusion, select_steps
-from lbie_tf.models.segmentation_decoders import paper_segmentation_decoder, released_segmentation_decoder
+from lbie_tf.models.segmentation_decoders import (image_refinement, paper_segmentation_decoder,
+                                                   released_segmentation_decoder)
 
 # Downsampling factor of each image encoder (input pixels per region side).
 ENCODER_STRIDE = {"cosal_paper": 8, "cosal_released": 16}
@@ -78,6 +79,7 @@ class LanguageSegmenter(keras.Model):
         else:
             self.decoder = released_segmentation_decoder(outputs, int(np.log2(stride)), cfg.fusion_units,
                                                          cfg.batch_norm_momentum)
+        self.refinement = image_refinement(outputs, cfg.classifier_units) if cfg.image_skip else None
 
     # ----------------------------------------------------------------------------------------------
     @property
@@ -121,14 +123,23 @@ class LanguageSegmenter(keras.Model):
         encoder = {id(v) for v in self.image_encoder.trainable_variables}
         return [v for v in self.trainable_variables if id(v) not in encoder]
 
-    def decode(self, fused, training=False):
-        """`[batch, M, N, D]` → `[batch, H, W, outputs]`."""
-        return self.decoder(fused, training=training)
+    def decode(self, fused, image=None, training=False):
+        """`[batch, M, N, D]` → `[batch, H, W, outputs]`; `image` `[batch, H, W, 3]` (pixels) is needed
+        with `image_skip`."""
+        logits = self.decoder(fused, training=training)
+        if self.refinement is None:
+            return logits
+        if image is None:
+            raise ValueError("a model with image_skip decodes with the input image: pass image=")
+        pixels = ops.cast(image, logits.dtype) / 255.0 - 0.5
+        return logits + self.refinement(ops.concatenate([logits, pixels], axis=-1), training=training)
 
-    def decode_steps(self, step_outputs, training=False):
+    def decode_steps(self, step_outputs, image=None, training=False):
         """`[batch, T, M, N, D]` → `[batch, T, H, W, outputs]` (all steps through the decoder at once)."""
         steps, m, n, d = step_outputs.shape[1:]
-        decoded = self.decode(ops.reshape(step_outputs, (-1, m, n, d)), training=training)
+        if image is not None:
+            image = ops.reshape(ops.repeat(image[:, None], steps, axis=1), (-1,) + tuple(image.shape[1:]))
+        decoded = self.decode(ops.reshape(step_outputs, (-1, m, n, d)), image, training=training)
         return ops.reshape(decoded, (-1, steps) + tuple(decoded.shape[1:]))
 
     def _stop(self, gate_logits):
@@ -144,9 +155,9 @@ class LanguageSegmenter(keras.Model):
         fused = self.fuse(inputs, training=training)
         if self.config.gate_source == "state":
             index, one_hot, beta = self._stop(fused["gate_logits"])
-            logits = self.decode(select_steps(fused["step_outputs"], one_hot), training=training)
+            logits = self.decode(select_steps(fused["step_outputs"], one_hot), inputs["image"], training=training)
         else:
-            decoded = self.decode_steps(fused["step_outputs"], training=training)
+            decoded = self.decode_steps(fused["step_outputs"], inputs["image"], training=training)
             index, one_hot, beta = self._stop(decoded[..., 0])
             logits = ops.sum(one_hot[..., None] * decoded[..., 1:], axis=1)
         return {"logits": logits, "stop_step": index, "stop_probabilities": beta,
@@ -161,7 +172,8 @@ class LanguageSegmenter(keras.Model):
 
     def step_logits(self, inputs, training=False):
         """Class logits of every step, `[batch, T, H, W, num_classes]` (per-step predictions)."""
-        decoded = self.decode_steps(self.fuse(inputs, training=training)["step_outputs"], training=training)
+        decoded = self.decode_steps(self.fuse(inputs, training=training)["step_outputs"], inputs["image"],
+                                    training=training)
         return decoded[..., 1:] if self.config.gate_source == "decoder" else decoded
 
     def train_outputs(self, inputs, mode: str, temperature=None, uniform_noise=None, hard: bool = False,
@@ -169,10 +181,10 @@ class LanguageSegmenter(keras.Model):
         """Training forward pass for one termination-training mode (see `train_outputs_from_features`)."""
         features = self.encode_image(inputs["image"], training=training)
         return self.train_outputs_from_features(features, inputs["tokens"], mode, temperature, uniform_noise,
-                                                hard, training)
+                                                hard, training, image=inputs["image"])
 
     def train_outputs_from_features(self, features, tokens, mode: str, temperature=None, uniform_noise=None,
-                                    hard: bool = False, training=True) -> dict:
+                                    hard: bool = False, training=True, image=None) -> dict:
         """Training forward pass for one termination-training mode, from the image features on.
 
         Args:
@@ -184,6 +196,7 @@ class LanguageSegmenter(keras.Model):
             uniform_noise: `[batch, T, M, N]` in (0, 1), the per-region randomness of "gumbel" and
                 "reinforce" (made by the caller so that it does not depend on how a batch is split).
             hard: straight-through Gumbel samples.
+            image: the input pixels `[batch, H, W, 3]`, needed with `image_skip`.
 
         Returns:
             dict with `log_stop_probs` (log β at region resolution, `[batch, T, m, n]`) and either `logits`
@@ -195,21 +208,21 @@ class LanguageSegmenter(keras.Model):
             if mode != "marginal":
                 raise ValueError("gate_source='decoder' (the released code) supports only "
                                  "--termination_training=marginal")
-            decoded = self.decode_steps(fused["step_outputs"], training=training)
+            decoded = self.decode_steps(fused["step_outputs"], image, training=training)
             log_beta = termination.stop_log_probs(decoded[..., 0], final_step=self.config.final_step)
             return {"log_stop_probs": log_beta, "step_logits": decoded[..., 1:]}
         log_beta = termination.stop_log_probs(fused["gate_logits"], final_step=self.config.final_step)
         if mode == "marginal":
             return {"log_stop_probs": log_beta,
-                    "step_logits": self.decode_steps(fused["step_outputs"], training=training)}
+                    "step_logits": self.decode_steps(fused["step_outputs"], image, training=training)}
         if mode == "gumbel":
             weights = termination.gumbel_softmax(log_beta, temperature, uniform_noise, hard=hard)
             return {"log_stop_probs": log_beta,
-                    "logits": self.decode(select_steps(fused["step_outputs"], weights), training=training)}
+                    "logits": self.decode(select_steps(fused["step_outputs"], weights), image, training=training)}
         if mode == "reinforce":
             sample = termination.sample_stop_steps(log_beta, uniform_noise)
             return {"log_stop_probs": log_beta, "stop_sample": sample,
-                    "logits": self.decode(select_steps(fused["step_outputs"], sample), training=training)}
+                    "logits": self.decode(select_steps(fused["step_outputs"], sample), image, training=training)}
         raise ValueError(f"unknown termination training mode {mode!r}")
 
     def get_config(self):

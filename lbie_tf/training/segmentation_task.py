@@ -88,7 +88,7 @@ class SegmentationTask:
         with tf.GradientTape() as tape:
             features = self.model.encode_image(batch["image"], training=True)
         results = self._head_step(features, batch["tokens"], tf.cast(batch["labels"], tf.int32),
-                                  batch["example_id"], step, global_batch_size)
+                                  batch["example_id"], step, global_batch_size, batch["image"])
         encoder_variables = self.model.image_encoder.trainable_variables
         encoder_gradients = tape.gradient(features, encoder_variables,
                                           output_gradients=results.pop("feature_gradients"))
@@ -97,7 +97,8 @@ class SegmentationTask:
                                            encoder_variables + self.model.head_variables))
         return results
 
-    def _head_gradients(self, features, tokens, labels, example_ids, step, global_batch_size: int) -> dict:
+    def _head_gradients(self, features, tokens, labels, example_ids, step, global_batch_size: int,
+                        image) -> dict:
         """Loss of the model after the image encoder, its gradients (head variables and features) and the
         step's statistics, each loss term averaged over the global batch."""
         mode = self.training.termination_training
@@ -107,7 +108,7 @@ class SegmentationTask:
             tape.watch(features)
             outputs = self.model.train_outputs_from_features(
                 features, tokens, mode, temperature=self.temperature(step), uniform_noise=noise,
-                hard=self.training.gumbel_hard, training=True)
+                hard=self.training.gumbel_hard, training=True, image=image)
             loss, cross_entropy = losses.segmentation_loss(outputs, labels, mode,
                                                            self.training.foreground_weight)
             scaled = tf.nn.compute_average_loss(loss, global_batch_size=global_batch_size)

@@ -126,3 +126,26 @@ def test_encoder_width_multiplies_the_paper_encoder_channels():
     assert [conv.filters for conv in convs] == [12, 12, 24, 24, 48, 48]
     assert model.encode_image(_inputs()["image"]).shape == (2, 6, 6, 48)
     assert model(_inputs())["logits"].shape == (2, 48, 48, 7)
+
+
+def test_image_skip_refines_the_logits_from_the_pixels():
+    keras.utils.set_random_seed(1)
+    model = build_segmenter(SegmenterConfig(steps=2, image_skip=True))
+    inputs = _inputs()
+    fused = model.fuse(inputs)["step_outputs"][:, 0]
+    plain = model.decoder(fused)
+    # the refinement starts at zero: the model begins as the plain decoder
+    np.testing.assert_allclose(model.decode(fused, inputs["image"]), plain, atol=1e-6)
+    last = model.refinement.get_layer("refine_2")
+    last.kernel.assign(np.ones(last.kernel.shape, np.float32) * 0.01)
+    changed = np.asarray(model.decode(fused, inputs["image"]))
+    assert np.abs(changed - np.asarray(plain)).max() > 1e-3
+    flipped = np.asarray(model.decode(fused, 255.0 - inputs["image"]))
+    assert np.abs(flipped - changed).max() > 1e-4  # the correction depends on the pixels
+    with pytest.raises(ValueError, match="image_skip"):
+        model.decode(fused)
+    for mode in ("gumbel", "marginal"):
+        noise = np.full((2, 2, 6, 6), 0.5, np.float32)
+        outputs = model.train_outputs(inputs, mode, temperature=1.0, uniform_noise=noise)
+        assert outputs["logits" if mode == "gumbel" else "step_logits"].shape[-3:] == (48, 48, 7)
+    assert model(inputs)["logits"].shape == (2, 48, 48, 7)
