@@ -49,6 +49,20 @@ def define_training_flags() -> None:
                         "here after training.")
 
 
+@functools.cache  # once per process, whichever entry points are imported
+def define_referit_flags() -> None:
+    """ReferIt data and initialisation flags, one per `lbie_tf.data.referit.ReferitConfig` field."""
+    from lbie_tf.data.referit import ReferitConfig
+
+    _define_from_dataclass(ReferitConfig, "ReferIt")
+
+
+def referit_config_from_flags():
+    from lbie_tf.data.referit import ReferitConfig
+
+    return _dataclass_from_flags(ReferitConfig)
+
+
 def segmenter_config_from_flags() -> SegmenterConfig:
     return _dataclass_from_flags(SegmenterConfig)
 
