@@ -30,7 +30,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         + ". See docs/referit.md.")
 
     def _info(self) -> tfds.core.DatasetInfo:
-        return self.dataset_info_from_configs(
+        return tfds.core.DatasetInfo(
+            builder=self,
+            description=__doc__.strip().splitlines()[0],
             metadata=tfds.core.MetadataDict(),  # vocabulary_size, filled in _split_generators
             features=tfds.features.FeaturesDict({
                 "image": tfds.features.Image(shape=(None, None, 3)),

@@ -17,6 +17,7 @@ import dataclasses
 import glob
 import importlib.util
 import os
+import sys
 
 import tensorflow as tf
 import tensorflow_datasets as tfds
@@ -28,6 +29,7 @@ from lbie_tf.errors import ConfigError, DataError
 DATASET_NAME = "referit"
 BUILDER_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                             "datasets", "referit", "referit_dataset_builder.py")
+_BUILDER_MODULE = "referit_dataset_builder"
 CLASS_NAMES = ("rest", "object")
 PALETTE = ((0, 0, 0), (255, 255, 255))
 
@@ -99,10 +101,13 @@ def prepare(config: ReferitConfig) -> str:
 
 def builder_class(**kwargs):
     """An instance of the TFDS builder in `datasets/referit/` (the file `tfds build` runs)."""
-    spec = importlib.util.spec_from_file_location("referit_dataset_builder", BUILDER_FILE)
-    module = importlib.util.module_from_spec(spec)
-    with tfds.core.registered.skip_registration():
-        spec.loader.exec_module(module)
+    module = sys.modules.get(_BUILDER_MODULE)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(_BUILDER_MODULE, BUILDER_FILE)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[_BUILDER_MODULE] = module  # TFDS looks its module up by name
+        with tfds.core.registered.skip_registration():
+            spec.loader.exec_module(module)
     return module.Builder(**kwargs)
 
 
