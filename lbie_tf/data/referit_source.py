@@ -9,8 +9,8 @@ Layout of the `--manual_dir` (Hu et al., ronghanghu/text_objseg; anchors.md §1a
     data/vocabulary_referit.txt                   one word per line, the line number is its id; <pad>, <unk>
 
 Text is prepared as Hu et al.'s `text_processing.preprocess_sentence`: split on the regex `(\\W+)` keeping
-the separators, drop tokens that are blank after stripping (kept tokens are not stripped), lower-case, drop
-a final ".", unknown words → `<unk>`, keep the first 20 tokens, left-pad with `<pad>`.
+the separators as tokens (punctuation such as "," or "'"; stripped of spaces, blank ones dropped),
+lower-case, drop a final ".", unknown words → `<unk>`, keep the first 20 tokens, left-pad with `<pad>`.
 
 Bad input is skipped and counted (`SkipCounter`), never silently: a query whose object is not in
 `referit_imcrop.json`, a missing or unreadable image, a missing or unreadable mask, a mask whose size differs
@@ -101,8 +101,9 @@ def load_vocabulary(path: str) -> dict[str, int]:
 
 
 def split_words(text: str) -> list[str]:
-    """Hu et al.'s word split: `(\\W+)` with separators kept, blank tokens dropped, lower case, final '.' off."""
-    words = [w.lower() for w in _SPLIT_REGEX.split(text.strip()) if w.strip()]
+    """Hu et al.'s word split: `(\\W+)` with separators kept as tokens (stripped; blank ones dropped), lower
+    case, a final "." dropped."""
+    words = [w.strip().lower() for w in _SPLIT_REGEX.split(text.strip()) if w.strip()]
     if words and words[-1] == ".":
         words = words[:-1]
     return words
@@ -125,7 +126,7 @@ def read_mask(path: str) -> np.ndarray:
     """bool `[height, width]` object mask from a ReferIt `.mat` file (variable `segimg_t`, object == 0)."""
     try:
         data = scipy.io.loadmat(path)
-    except (ValueError, OSError, TypeError) as error:
+    except (ValueError, OSError, TypeError, scipy.io.matlab.MatReadError) as error:
         raise DataError(f"{path} is not a readable .mat file ({error})") from None
     if "segimg_t" not in data:
         raise DataError(f"{path} has no variable segimg_t (it has {sorted(k for k in data if not k.startswith('__'))})")
