@@ -26,8 +26,7 @@ lbie_flags.define_cosal_flags()
 lbie_flags.define_referit_flags()
 lbie_flags.define_segmenter_flags()
 lbie_flags.define_training_flags()
-flags.DEFINE_enum("dataset", "cosal", ["cosal", "referit"], "Data to train and evaluate on: the generated "
-                  "CoSaL stream, or the prepared ReferIt (--data_dir).")
+lbie_flags.define_dataset_flag()
 flags.adopt_module_key_flags(lbie_flags)  # `--help` lists them as this script's own flags
 FLAGS = flags.FLAGS
 

@@ -50,6 +50,13 @@ def define_training_flags() -> None:
 
 
 @functools.cache  # once per process, whichever entry points are imported
+def define_dataset_flag() -> None:
+    """`--dataset`: which data a segmentation run uses (every preset sets it)."""
+    flags.DEFINE_enum("dataset", "cosal", ["cosal", "referit"], "Data to train and evaluate on: the generated "
+                      "CoSaL stream, or the prepared ReferIt (--data_dir).")
+
+
+@functools.cache  # once per process, whichever entry points are imported
 def define_referit_flags() -> None:
     """ReferIt data and initialisation flags, one per `lbie_tf.data.referit.ReferitConfig` field."""
     from lbie_tf.data.referit import ReferitConfig
