@@ -71,6 +71,7 @@ def test_referit_presets_parse(path):
     assert (model.sentence_units, model.attention_units, model.fusion_units) == (1024, 512, 1024)
     assert model.steps == (1 if path.endswith("t1.cfg") else 3)
     assert training.weight_decay > 0
+    assert lbie_flags.dataclass_from_flagfile(type(model), path) == model  # the benchmarks' way to read a preset
     flags.FLAGS.unparse_flags()
 
 

@@ -135,8 +135,9 @@ class SegmentationTask:
             loss, cross_entropy = losses.segmentation_loss(outputs, labels, mode,
                                                            self.training.foreground_weight)
             scaled = tf.nn.compute_average_loss(loss, global_batch_size=global_batch_size)
-        # Loss scaling (mixed precision only; identity otherwise) is undone by the optimizer.
-        gradients = tape.gradient(self.optimizer.scale_loss(scaled), [features] + head_variables)
+            # Loss scaling (mixed precision only; identity otherwise) is undone by the optimizer.
+            loss_scaled = self.optimizer.scale_loss(scaled)
+        gradients = tape.gradient(loss_scaled, [features] + head_variables)
         prediction = _training_prediction(outputs)
         return {
             "feature_gradients": gradients[0],

@@ -119,3 +119,24 @@ def test_incompatible_model_is_refused(referit_prepared):
     with pytest.raises(ConfigError, match="--vocab_size=99"):
         referit_segmentation.check_compatible(SegmenterConfig(**{**SMALL.to_dict(), "vocab_size": 99}),
                                               _data(referit_prepared))
+
+
+def test_mixed_precision_step_with_loss_scaling():
+    """float16 compute, float32 variables, loss scaling undone by the optimizer: one finite step."""
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        task = referit_segmentation.ReferitSegmentationTask(SMALL, _training(mixed_precision=True))
+        task.build(jit_compile=False)
+        assert isinstance(task.optimizer, keras.optimizers.LossScaleOptimizer)
+        rng = np.random.default_rng(0)
+        batch = {"image": rng.integers(0, 256, (2, 64, 64, 3)).astype(np.uint8),
+                 "tokens": np.full((2, 20), 5, np.int32), "labels": rng.integers(0, 2, (2, 64, 64)),
+                 "example_id": np.arange(2)}
+        assert task.model(batch)["logits"].dtype == "float16"
+        kernel = task.model.image_encoder.get_layer("vgg16").get_layer("block1_conv1").kernel
+        before = np.array(kernel)
+        results = task.train_step(batch, tf.constant(0, tf.int64), global_batch_size=2)
+        assert kernel.dtype == "float32" and np.isfinite(float(results["loss"]))
+        assert not np.array_equal(before, np.array(kernel))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
