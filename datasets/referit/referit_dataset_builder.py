@@ -1,6 +1,7 @@
 """TFDS builder for ReferIt as Hu et al. (text_objseg) split and prepared it: `trainval` and `test`.
 
     tfds build datasets/referit --manual_dir=/path/to/text_objseg/exp-referit --data_dir=~/tensorflow_datasets
+    python -m lbie_tf.cli.prepare_referit --manual_dir=... --data_dir=...   (the same without apache-beam)
 
 One example per object (a referred image region): the photo, the object's mask at the photo's resolution, and
 the object's referring expressions with their word ids (Hu et al.'s tokenisation, 20 ids, left-padded).

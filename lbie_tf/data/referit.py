@@ -39,8 +39,8 @@ class ReferitConfig:
     """Data and initialisation of a ReferIt run.
 
     Attributes:
-        data_dir: TFDS data directory holding the prepared `referit` dataset (`tfds build datasets/referit
-            --manual_dir=... --data_dir=...`).
+        data_dir: TFDS data directory holding the prepared `referit` dataset (`python -m
+            lbie_tf.cli.prepare_referit --manual_dir=... --data_dir=...`).
         manual_dir: text_objseg's `exp-referit/` folder; when given and `data_dir` holds no prepared ReferIt,
             it is prepared there first.
         vgg_weights: initial VGG-16 weights: a local keras.applications notop file (.h5 / .weights.h5),
@@ -90,9 +90,9 @@ def prepare(config: ReferitConfig) -> str:
     if found:
         return found
     if not config.manual_dir:
-        raise DataError(f"{config.data_dir} holds no prepared ReferIt ({DATASET_NAME}/<version>/); run "
-                        f"`tfds build datasets/referit --manual_dir=<text_objseg>/exp-referit "
-                        f"--data_dir={config.data_dir}` or pass --manual_dir")
+        raise DataError(f"{config.data_dir} holds no prepared ReferIt ({DATASET_NAME}/<version>/); pass "
+                        f"--manual_dir=<text_objseg>/exp-referit to prepare it there, or run `python -m "
+                        f"lbie_tf.cli.prepare_referit --manual_dir=... --data_dir={config.data_dir}`")
     referit_source.check_layout(config.manual_dir)
     builder_class(data_dir=config.data_dir).download_and_prepare(
         download_config=tfds.download.DownloadConfig(manual_dir=config.manual_dir))

@@ -57,7 +57,7 @@ def test_evaluation_batches_keep_the_original_masks(referit_prepared):
 
 
 def test_missing_prepared_data_and_bad_config(tmp_path):
-    with pytest.raises(DataError, match="holds no prepared ReferIt.*tfds build datasets/referit"):
+    with pytest.raises(DataError, match="holds no prepared ReferIt.*lbie_tf.cli.prepare_referit"):
         referit.prepare(referit.ReferitConfig(data_dir=str(tmp_path)))
     with pytest.raises(ConfigError, match="--data_dir is required"):
         referit.prepare(referit.ReferitConfig())
