@@ -10,14 +10,14 @@ expressions are logged per split with their reasons.
 from __future__ import annotations
 
 import os
-import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 
 from lbie_tf import flags as lbie_flags  # noqa: E402
-from lbie_tf.errors import ConfigError, LbieError  # noqa: E402
+from lbie_tf.cli import run_app  # noqa: E402
+from lbie_tf.errors import ConfigError  # noqa: E402
 
 lbie_flags.define_referit_flags()
 flags.adopt_module_key_flags(lbie_flags)
@@ -36,11 +36,7 @@ def _main(argv) -> None:
 
 def main() -> None:
     """Console-script entry point: one-line errors (exit status 2) for anything the user can fix."""
-    try:
-        app.run(_main)
-    except LbieError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+    run_app(_main)
 
 
 if __name__ == "__main__":
