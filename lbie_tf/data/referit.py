@@ -103,6 +103,9 @@ def builder_class(**kwargs):
     """An instance of the TFDS builder in `datasets/referit/` (the file `tfds build` runs)."""
     module = sys.modules.get(_BUILDER_MODULE)
     if module is None:
+        if not os.path.isfile(BUILDER_FILE):
+            raise DataError(f"the ReferIt dataset builder {BUILDER_FILE} is missing: prepare the data from a "
+                            f"checkout of the lbie-tf repository (it holds datasets/referit/)")
         spec = importlib.util.spec_from_file_location(_BUILDER_MODULE, BUILDER_FILE)
         module = importlib.util.module_from_spec(spec)
         sys.modules[_BUILDER_MODULE] = module  # TFDS looks its module up by name

@@ -140,3 +140,21 @@ def test_mixed_precision_step_with_loss_scaling():
         assert not np.array_equal(before, np.array(kernel))
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+def test_one_step_is_the_same_on_two_replicas(referit_prepared, tmp_path, mirrored_strategy):
+    """Weight decay and loss are split over replicas so that a 2-replica step equals the 1-replica step."""
+    def one_step(strategy, name):
+        trainer = referit_segmentation.make_trainer(SMALL, _training(batch_size=4), _data(referit_prepared),
+                                                    str(tmp_path / name), strategy, log=lambda _: None,
+                                                    progress_stream=None, previews=0)
+        batch = next(iter(strategy.experimental_distribute_dataset(trainer.train_dataset(0))))
+        results = trainer.compiled_step()(batch)
+        return results, [np.array(v) for v in trainer.task.model.trainable_variables]
+
+    single, single_weights = one_step(tf.distribute.get_strategy(), "single")
+    mirrored, mirrored_weights = one_step(mirrored_strategy, "mirrored")
+    for key in ("loss", "cross_entropy", "weight_penalty"):
+        assert float(mirrored[key]) == pytest.approx(float(single[key]), rel=1e-4), key
+    for a, b in zip(single_weights, mirrored_weights):
+        np.testing.assert_allclose(a, b, atol=2e-5)
