@@ -29,13 +29,15 @@ NOISE_STREAM = 7
 
 
 class SegmentationTask:
-    """Trains and evaluates a `LanguageSegmenter`.
+    """Trains and evaluates a `LanguageSegmenter` (multi-class, or binary with `num_classes=1`: labels 0/1,
+    two classes in confusion matrices and images).
 
     Args:
         model_config: the `SegmenterConfig`.
-        training: the `TrainingConfig` (termination mode, Gumbel schedule, optimiser, pixel weights, seed).
-        class_names: one name per class for the per-class IoU report.
-        palette: uint8 `[num_classes, 3]` colours for prediction images.
+        training: the `TrainingConfig` (termination mode, Gumbel schedule, optimiser, pixel weights, weight
+            decay, mixed precision, seed).
+        class_names: one name per label class for the per-class IoU report.
+        palette: uint8 `[label classes, 3]` colours for prediction images.
         sentences, words: caption shape.
     """
 
