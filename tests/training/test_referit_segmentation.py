@@ -158,3 +158,26 @@ def test_one_step_is_the_same_on_two_replicas(referit_prepared, tmp_path, mirror
         assert float(mirrored[key]) == pytest.approx(float(single[key]), rel=1e-4), key
     for a, b in zip(single_weights, mirrored_weights):
         np.testing.assert_allclose(a, b, atol=2e-5)
+
+
+def test_vgg_weights_load_from_a_keras_applications_notop_h5(tmp_path):
+    """The file users have: keras.applications' legacy HDF5 layout (`layer_names`, per layer `weight_names`),
+    as in vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5, written here with h5py from random weights."""
+    import h5py
+
+    reference = keras.applications.VGG16(include_top=False, weights=None, input_shape=(32, 32, 3))
+    path = str(tmp_path / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5")
+    with h5py.File(path, "w") as f:
+        names = [layer.name for layer in reference.layers]
+        f.attrs["layer_names"] = [n.encode() for n in names]
+        for layer in reference.layers:
+            group = f.create_group(layer.name)
+            weight_names = [f"{layer.name}_{'W' if i == 0 else 'b'}_1:0" for i in range(len(layer.weights))]
+            group.attrs["weight_names"] = [n.encode() for n in weight_names]
+            for name, value in zip(weight_names, layer.get_weights()):
+                group.create_dataset(name, data=value)
+    encoder = vgg16_image_encoder(64, blocks=5)
+    assert load_vgg16_weights(encoder, path) == 13
+    for name in ("block1_conv1", "block5_conv3"):  # kernels (random; the biases start at zero)
+        np.testing.assert_array_equal(encoder.get_layer("vgg16").get_layer(name).get_weights()[0],
+                                      reference.get_layer(name).get_weights()[0])
