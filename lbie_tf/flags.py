@@ -49,6 +49,27 @@ def define_training_flags() -> None:
                         "here after training.")
 
 
+@functools.cache  # once per process, whichever entry points are imported
+def define_dataset_flag() -> None:
+    """`--dataset`: which data a segmentation run uses (every preset sets it)."""
+    flags.DEFINE_enum("dataset", "cosal", ["cosal", "referit"], "Data to train and evaluate on: the generated "
+                      "CoSaL stream, or the prepared ReferIt (--data_dir).")
+
+
+@functools.cache  # once per process, whichever entry points are imported
+def define_referit_flags() -> None:
+    """ReferIt data and initialisation flags, one per `lbie_tf.data.referit.ReferitConfig` field."""
+    from lbie_tf.data.referit import ReferitConfig
+
+    _define_from_dataclass(ReferitConfig, "ReferIt")
+
+
+def referit_config_from_flags():
+    from lbie_tf.data.referit import ReferitConfig
+
+    return _dataclass_from_flags(ReferitConfig)
+
+
 def segmenter_config_from_flags() -> SegmenterConfig:
     return _dataclass_from_flags(SegmenterConfig)
 
@@ -74,19 +95,28 @@ def _attribute_help(cls) -> dict[str, str]:
     return helps
 
 
-def _define_from_dataclass(cls, group: str) -> None:
+def dataclass_from_flagfile(cls, path: str):
+    """A config record (e.g. `SegmenterConfig`) from the flags of a preset flagfile that name its fields; the
+    file's other flags are ignored and the process' own flags are not touched."""
+    values = flags.FlagValues()
+    _define_from_dataclass(cls, cls.__name__, values)
+    values(["preset", f"--flagfile={path}"], known_only=True)
+    return cls(**{field.name: values[field.name].value for field in dataclasses.fields(cls)})
+
+
+def _define_from_dataclass(cls, group: str, flag_values: flags.FlagValues = FLAGS) -> None:
     helps = _attribute_help(cls)
     for field in dataclasses.fields(cls):
         default = field.default
         help_text = f"{group}: {helps.get(field.name, field.name)}"
         if isinstance(default, bool):
-            flags.DEFINE_bool(field.name, default, help_text)
+            flags.DEFINE_bool(field.name, default, help_text, flag_values=flag_values)
         elif isinstance(default, int):
-            flags.DEFINE_integer(field.name, default, help_text)
+            flags.DEFINE_integer(field.name, default, help_text, flag_values=flag_values)
         elif isinstance(default, float):
-            flags.DEFINE_float(field.name, default, help_text)
+            flags.DEFINE_float(field.name, default, help_text, flag_values=flag_values)
         else:
-            flags.DEFINE_string(field.name, default, help_text)
+            flags.DEFINE_string(field.name, default, help_text, flag_values=flag_values)
 
 
 def _dataclass_from_flags(cls):
