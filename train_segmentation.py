@@ -12,13 +12,13 @@ resumes from its latest checkpoint. At the end the model is evaluated on the hel
 from __future__ import annotations
 
 import os
-import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 
 from lbie_tf import flags as lbie_flags  # noqa: E402
+from lbie_tf.cli import run_app  # noqa: E402
 from lbie_tf.data.cosal import CosalConfig  # noqa: E402
 from lbie_tf.errors import LbieError  # noqa: E402
 
@@ -85,11 +85,7 @@ def run_referit(model, training, strategy) -> None:
 
 def run() -> None:
     """Console-script entry point: one-line errors (exit status 2) for anything the user can fix."""
-    try:
-        app.run(main)
-    except LbieError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+    run_app(main)
 
 
 if __name__ == "__main__":
