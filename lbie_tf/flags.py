@@ -13,9 +13,18 @@ import re
 
 from absl import flags
 
-from lbie_tf.config import SegmenterConfig, TrainingConfig
+from lbie_tf.config import (
+    ColorizerConfig,
+    DiscriminatorConfig,
+    GanConfig,
+    SegmenterConfig,
+    TrainingConfig,
+)
 
 FLAGS = flags.FLAGS
+GENERATOR_PREFIX = "generator_"
+DISCRIMINATOR_PREFIX = "discriminator_"
+FLOWERS_PREFIX = "flowers_"
 
 
 @functools.cache  # once per process, whichever entry points are imported
@@ -49,6 +58,39 @@ def define_training_flags() -> None:
                         "here after training.")
 
 
+@functools.cache  # once per process, whichever entry points are imported
+def define_colorization_flags() -> None:
+    """Colorization flags: `--generator_*` (`ColorizerConfig`), `--discriminator_*` (`DiscriminatorConfig`),
+    the GAN loss (`GanConfig`), the data set and pretrained word vectors."""
+    _define_from_dataclass(ColorizerConfig, "Colorization generator", GENERATOR_PREFIX)
+    _define_from_dataclass(DiscriminatorConfig, "Colorization discriminator", DISCRIMINATOR_PREFIX)
+    _define_from_dataclass(GanConfig, "Colorization GAN")
+    flags.DEFINE_enum("dataset", "flowers", ["flowers", "cosal"], "Colorization data: Oxford-102 Flowers with "
+                      "captions (TFDS) or CoSaL drawn in the isoluminant palette.")
+    flags.DEFINE_string("word_vectors", None, "Local word2vec / GloVe text file (`word v1 .. vD` per line) loaded "
+                        "into the word embedding, which is then frozen (the released code's GoogleNews vectors).")
+
+
+@functools.cache  # once per process, whichever entry points are imported
+def define_flowers_flags() -> None:
+    """`--flowers_*` flags, one per `lbie_tf.data.flowers.FlowersConfig` field."""
+    from lbie_tf.data.flowers import FlowersConfig
+
+    _define_from_dataclass(FlowersConfig, "Flowers data", FLOWERS_PREFIX)
+
+
+def flowers_config_from_flags():
+    """The `FlowersConfig` of the `--flowers_*` flags."""
+    from lbie_tf.data.flowers import FlowersConfig
+
+    return _dataclass_from_flags(FlowersConfig, FLOWERS_PREFIX)
+
+
+def colorization_configs_from_flags() -> tuple[ColorizerConfig, DiscriminatorConfig, GanConfig]:
+    return (_dataclass_from_flags(ColorizerConfig, GENERATOR_PREFIX),
+            _dataclass_from_flags(DiscriminatorConfig, DISCRIMINATOR_PREFIX), _dataclass_from_flags(GanConfig))
+
+
 def segmenter_config_from_flags() -> SegmenterConfig:
     return _dataclass_from_flags(SegmenterConfig)
 
@@ -74,20 +116,22 @@ def _attribute_help(cls) -> dict[str, str]:
     return helps
 
 
-def _define_from_dataclass(cls, group: str) -> None:
+def _define_from_dataclass(cls, group: str, prefix: str = "") -> None:
+    """One flag `<prefix><field>` per field of `cls`, with the field's docstring entry as help."""
     helps = _attribute_help(cls)
     for field in dataclasses.fields(cls):
         default = field.default
+        name = prefix + field.name
         help_text = f"{group}: {helps.get(field.name, field.name)}"
         if isinstance(default, bool):
-            flags.DEFINE_bool(field.name, default, help_text)
+            flags.DEFINE_bool(name, default, help_text)
         elif isinstance(default, int):
-            flags.DEFINE_integer(field.name, default, help_text)
+            flags.DEFINE_integer(name, default, help_text)
         elif isinstance(default, float):
-            flags.DEFINE_float(field.name, default, help_text)
+            flags.DEFINE_float(name, default, help_text)
         else:
-            flags.DEFINE_string(field.name, default, help_text)
+            flags.DEFINE_string(name, default, help_text)
 
 
-def _dataclass_from_flags(cls):
-    return cls(**{field.name: getattr(FLAGS, field.name) for field in dataclasses.fields(cls)})
+def _dataclass_from_flags(cls, prefix: str = ""):
+    return cls(**{field.name: getattr(FLAGS, prefix + field.name) for field in dataclasses.fields(cls)})

@@ -28,20 +28,29 @@ def colorization_batch_norm(name: str, momentum: float = 0.9) -> keras.layers.Ba
     return keras.layers.BatchNormalization(momentum=momentum, epsilon=1e-5, synchronized=True, name=name)
 
 
-def colorization_image_encoder(filters: int = 32, batch_norm_momentum: float = 0.9,
+def colorization_kernel_initializer(kind: str = "released", truncated: bool = True):
+    """Convolution kernel initialiser: "released" = N(0, 0.02) (truncated for convolutions, plain for
+    transposed convolutions, as colornet.py) or "he" = He normal (unit-scale activations)."""
+    if kind == "he":
+        return keras.initializers.HeNormal()
+    return (keras.initializers.TruncatedNormal if truncated else keras.initializers.RandomNormal)(stddev=0.02)
+
+
+def colorization_image_encoder(filters: int = 32, batch_norm_momentum: float = 0.9, initializer: str = "released",
                                name: str = "image_encoder") -> keras.Sequential:
     """The 16-convolution colorization encoder: `[batch, H, W, 1]` (L/50 − 1) → `[batch, H/4, W/4, 4·filters]`.
 
     Args:
         filters: ngf (released shipped model: 32).
         batch_norm_momentum: BatchNorm moving-average momentum (released: 0.9).
+        initializer: "released" or "he" (see `colorization_kernel_initializer`).
     """
-    init = keras.initializers.TruncatedNormal(stddev=0.02)
     layers = []
     for label, multiple, stride, dilation, relu, batch_norm in _LAYERS:
         layers.append(keras.layers.Conv2D(multiple * filters, 3, strides=stride, dilation_rate=dilation,
                                           padding="same", activation="relu" if relu else None,
-                                          kernel_initializer=init, name=label))
+                                          kernel_initializer=colorization_kernel_initializer(initializer),
+                                          name=label))
         if batch_norm:
             layers.append(colorization_batch_norm(f"bn_{label}", batch_norm_momentum))
     return keras.Sequential(layers, name=name)

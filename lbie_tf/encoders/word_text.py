@@ -49,7 +49,8 @@ class WordBiLSTMEncoder(CompositeLayer):
                                                 trainable=self.embedding_trainable, name="word_embedding")
         self.bilstm = keras.layers.Bidirectional(
             keras.layers.LSTM(self.units, return_sequences=True, unit_forget_bias=self.unit_forget_bias),
-            trainable=self.lstm_trainable, name="bilstm")
+            name="bilstm")
+        self.bilstm.trainable = self.lstm_trainable  # (the constructor argument does not reach the wrapped LSTMs)
 
     def build(self, tokens_shape):
         self.embedding.build(tuple(tokens_shape))

@@ -22,26 +22,29 @@ from lbie_tf.encoders.colorization_image import (
     ENCODER_STRIDE,
     colorization_batch_norm,
     colorization_image_encoder,
+    colorization_kernel_initializer,
 )
 from lbie_tf.encoders.word_text import WordBiLSTMEncoder
 from lbie_tf.errors import DataError
 from lbie_tf.layers.fusion import RecurrentAttentiveFusion
 
 
-def colorization_decoder(filters: int = 32, batch_norm_momentum: float = 0.9,
+def colorization_decoder(filters: int = 32, batch_norm_momentum: float = 0.9, initializer: str = "released",
                          name: str = "decoder") -> keras.Sequential:
     """The released colornet decoder: `[batch, M, N, D]` → ab `[batch, 4M, 4N, 2]` in [−1, 1]."""
-    conv_init = keras.initializers.TruncatedNormal(stddev=0.02)
+    def conv_init():
+        return colorization_kernel_initializer(initializer)
     layers = [keras.layers.ReLU(name="relu_fused"), colorization_batch_norm("bn_fused", batch_norm_momentum)]
     for stage, channels in ((8, 2 * filters), (9, filters)):
         layers.append(keras.layers.Conv2DTranspose(
             channels, 4, strides=2, padding="same", activation="relu",
-            kernel_initializer=keras.initializers.RandomNormal(stddev=0.02), name=f"deconv{stage}_1"))
+            kernel_initializer=colorization_kernel_initializer(initializer, truncated=False),
+            name=f"deconv{stage}_1"))
         for index in (2, 3):
             layers.append(keras.layers.Conv2D(channels, 3, padding="same", activation="relu",
-                                              kernel_initializer=conv_init, name=f"conv{stage}_{index}"))
+                                              kernel_initializer=conv_init(), name=f"conv{stage}_{index}"))
         layers.append(colorization_batch_norm(f"bn{stage}", batch_norm_momentum))
-    layers.append(keras.layers.Conv2D(2, 3, padding="same", activation="tanh", kernel_initializer=conv_init,
+    layers.append(keras.layers.Conv2D(2, 3, padding="same", activation="tanh", kernel_initializer=conv_init(),
                                       name="conv_ab"))
     return keras.Sequential(layers, name=name)
 
@@ -66,7 +69,7 @@ class LanguageColorizer(keras.Model):
         super().__init__(**kwargs)
         self.config = config if isinstance(config, ColorizerConfig) else ColorizerConfig(**config)
         cfg = self.config
-        self.image_encoder = colorization_image_encoder(cfg.filters, cfg.batch_norm_momentum)
+        self.image_encoder = colorization_image_encoder(cfg.filters, cfg.batch_norm_momentum, cfg.initializer)
         self.text_encoder = None
         self.fusion = None
         if cfg.use_text:
@@ -75,7 +78,7 @@ class LanguageColorizer(keras.Model):
                 embedding_trainable=cfg.word_embedding_trainable, lstm_trainable=cfg.text_trainable,
                 unit_forget_bias=cfg.unit_forget_bias, name="text_encoder")
             self.fusion = colorization_fusion(cfg, name="fusion")
-        self.decoder = colorization_decoder(cfg.filters, cfg.batch_norm_momentum)
+        self.decoder = colorization_decoder(cfg.filters, cfg.batch_norm_momentum, cfg.initializer)
 
     def dummy_inputs(self, batch: int = 1, size: int = 16, words: int = 4) -> dict:
         """Zero inputs used to build the model."""
@@ -100,11 +103,12 @@ class LanguageColorizer(keras.Model):
 def colorization_fusion(config: ColorizerConfig, name: str) -> RecurrentAttentiveFusion:
     """The attention + gated fusion of the colorization models (the released `build_merger`: per-position
     gates with `fusion_kernel_size=1`, bias 1.0, no W7; the generator's and the discriminator's each have their
-    own parameters). No termination gate: Flowers uses T = 1 (original_code.md §3 row 25)."""
+    own parameters). No termination gate: Flowers uses T = 1 (original_code.md §3 row 25). W7 (the next
+    state's projection) exists only for T > 1: with one step nothing reads the next state."""
     return RecurrentAttentiveFusion(
         steps=config.steps, units=config.fusion_units, attention_units=config.attention_units,
         attention_score=config.attention_score, kernel_size=config.fusion_kernel_size, reset_gate_on="state",
-        output_projection=config.output_projection, gate_bias_init=config.gate_bias_init,
+        output_projection=config.output_projection and config.steps > 1, gate_bias_init=config.gate_bias_init,
         gate_source="decoder", name=name)
 
 

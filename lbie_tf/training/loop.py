@@ -22,6 +22,7 @@ import json
 import math
 import os
 import sys
+import time
 from typing import Callable, Protocol
 
 import numpy as np
@@ -62,6 +63,9 @@ class Task(Protocol):
 
     def summary_images(self, examples: dict) -> dict:
         """Named uint8 image batches `[k, h, w, 3]` for TensorBoard from a few fixed examples."""
+
+    # Optional: `summary_text(examples) -> dict[str, list[str]]`, text summaries (e.g. captions) written with
+    # the images.
 
     def evaluate(self, dataset: tf.data.Dataset) -> dict:
         """Evaluation report (JSON-serialisable) over a finite dataset."""
@@ -130,13 +134,15 @@ class Trainer:
 
         return step_fn
 
-    def run(self) -> dict | None:
-        """Train to `config.train_steps`, then evaluate; returns the evaluation report (or None)."""
+    def run(self, time_limit_s: float | None = None) -> dict | None:
+        """Train to `config.train_steps` (or until `time_limit_s` seconds of training have passed, then
+        checkpoint), then evaluate; returns the evaluation report (or None)."""
         start = self.restore()
         total = self.config.train_steps
         writer = SummaryWriter(os.path.join(self.model_dir, "train"))
         if start < total:
-            self._train(start, total, writer)
+            deadline = None if time_limit_s is None else time.monotonic() + time_limit_s
+            self._train(start, total, writer, deadline)
         report = None
         if self.eval_dataset is not None:
             report = self.task.evaluate(self.eval_dataset())
@@ -148,7 +154,7 @@ class Trainer:
         writer.flush()
         return report
 
-    def _train(self, start: int, total: int, writer: SummaryWriter) -> None:
+    def _train(self, start: int, total: int, writer: SummaryWriter, deadline: float | None = None) -> None:
         dataset = self.strategy.experimental_distribute_dataset(self.train_dataset(start))
         step_fn = self.compiled_step()
         progress = (ProgressBar(total, self.config.batch_size, stream=self.progress_stream)
@@ -158,13 +164,16 @@ class Trainer:
         interval: dict = {}
         try:
             for batch in dataset:
-                if step >= total:
+                if step >= total or (deadline is not None and time.monotonic() > deadline):
                     break
                 reduced = {k: v.numpy() for k, v in step_fn(batch).items()}
                 step += 1
                 if not math.isfinite(float(reduced["loss"])):
+                    terms = ", ".join(f"{name} {float(value)}" for name, value in reduced.items()
+                                      if np.ndim(value) == 0 and name != "loss" and not math.isfinite(float(value)))
                     raise NonFiniteLossError(
-                        f"the training loss became {float(reduced['loss'])} at step {step}; lower "
+                        f"the training loss became {float(reduced['loss'])} at step {step}"
+                        f"{f' ({terms})' if terms else ''}; lower "
                         f"--learning_rate or check the data (last good checkpoint: step {last_saved} "
                         f"in {self.model_dir})")
                 _accumulate(interval, reduced)
@@ -174,6 +183,9 @@ class Trainer:
                 if self.preview_examples is not None and (step % self.config.image_summary_every == 0
                                                           or step == total):
                     writer.images(step, self.task.summary_images(self.preview_examples))
+                    summary_text = getattr(self.task, "summary_text", None)  # optional part of a Task
+                    for name, strings in (summary_text(self.preview_examples) if summary_text else {}).items():
+                        writer.text(step, name, strings)
                 if progress is not None:
                     progress.update(step, **self.task.log_scalars(step, reduced))
                 if step % self.config.checkpoint_every == 0:
