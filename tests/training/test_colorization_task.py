@@ -17,7 +17,7 @@ from lbie_tf.training.colorization_task import ColorizationTask, rgb_psnr
 from lbie_tf.training.loop import EVAL_RESULTS_FILE
 
 DATA = CosalConfig(image_size=48, num_direct=9, train_size=64, test_size=8)
-GENERATOR = ColorizerConfig(filters=4, vocab_size=0, word_embedding_dim=8, text_units=8, attention_units=8,
+GENERATOR = ColorizerConfig(filters=4, vocab_size=cosal_colorization.VOCAB_SIZE, word_embedding_dim=8, text_units=8, attention_units=8, initializer="he",
                             fusion_units=16)
 BASELINE = ColorizerConfig(**{**GENERATOR.to_dict(), "use_text": False})
 DISCRIMINATOR = DiscriminatorConfig(filters=4, merger_units=8)
@@ -121,3 +121,42 @@ def test_psnr_matches_the_definition():
     b[0, 0, 0, 0] ^= 1
     mse = 1.0 / 48
     np.testing.assert_allclose(rgb_psnr(b, a), [10 * np.log10(255 ** 2 / mse), np.inf])
+
+
+def _two_captions_one_picture():
+    """One CoSaL silhouette twice: all shapes colour A with a caption naming A, all shapes colour B with a
+    caption naming B. The gray inputs are identical, so only the caption can tell the two targets apart."""
+    from lbie_tf.data import cosal
+    from lbie_tf.data import cosal_vocabulary as vocab
+
+    example = cosal.generate(tf.constant([0, 0], tf.int64), DATA, "test")
+    colours = tf.constant([2, 5])  # red, yellow
+    ab = tf.gather(tf.constant(cosal_colorization.PALETTE_AB), colours)[:, None, None, :]
+    shape = example["labels"][..., None] > 0
+    colour_words = (example["tokens"] >= vocab.FIRST_COLOUR_ID) & (example["tokens"] < vocab.IS_ID)
+    tokens = tf.where(colour_words, (colours + vocab.FIRST_COLOUR_ID)[:, None, None], example["tokens"])
+    labels = tf.where(example["labels"] > 0, (colours + 1)[:, None, None], 0)
+    cells = tf.tile(tf.range(9)[None, :, None], [2, 1, 2])
+    batch = cosal_colorization.colorization_view({**example, "tokens": tokens})
+    return {**batch, "ab": tf.where(shape, ab, 0.0), "labels": labels, "sentence_cells": cells}
+
+
+@pytest.mark.parametrize("generator, discriminator_text", [(GENERATOR, "shared"), (BASELINE, "none")],
+                         ids=["lbie", "baseline_i2i"])
+def test_tiny_training_uses_the_caption(tmp_path, generator, discriminator_text):
+    batch = _two_captions_one_picture()
+    training = TrainingConfig(batch_size=2, train_steps=80, checkpoint_every=1000, summary_every=1000,
+                              image_summary_every=1000, learning_rate=3e-3, adam_beta_1=0.9)
+    task = ColorizationTask(generator, DiscriminatorConfig(filters=4, merger_units=8, text=discriminator_text),
+                            GanConfig(gan_weight=0.01, l1_weight=100.0, pixel_loss="l2"), training,
+                            metrics=cosal_colorization.CosalColourMetrics)
+    from lbie_tf.training.loop import Trainer
+
+    Trainer(task, training, tf.distribute.get_strategy(), str(tmp_path),
+            train_dataset=lambda start: tf.data.Dataset.from_tensors(batch).repeat(), progress_stream=None,
+            log=lambda line: None).run()
+    accuracy = task.evaluate(tf.data.Dataset.from_tensors(batch))["shape_color_accuracy"]
+    if generator.use_text:
+        assert accuracy > 0.9
+    else:
+        assert accuracy <= 0.5 + 1e-6  # the same input twice: one colour for both, right for at most half
