@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 import time
 
+import tensorflow as tf
+
 from lbie_tf.data import cosal
 
 
-def images_per_second(config: cosal.CosalConfig, batch_size: int, seconds: float, warmup_batches: int = 5) -> float:
-    """Iterates `train_dataset(config, batch_size)` for about `seconds` after a warm-up; returns images/s."""
-    iterator = iter(cosal.train_dataset(config, batch_size))
+def images_per_second(dataset: tf.data.Dataset, batch_size: int, seconds: float, warmup_batches: int = 5) -> float:
+    """Iterates an endless batched `dataset` for about `seconds` after a warm-up; returns examples/s."""
+    iterator = iter(dataset)
     for _ in range(warmup_batches):
         next(iterator)
     batches, start = 0, time.perf_counter()
@@ -33,7 +35,7 @@ def main() -> None:
     args = parser.parse_args()
     config = cosal.CosalConfig(num_direct=args.num_direct, image_size=args.image_size)
     for batch_size in (int(b) for b in args.batch_sizes.split(",")):
-        rate = images_per_second(config, batch_size, args.seconds)
+        rate = images_per_second(cosal.train_dataset(config, batch_size), batch_size, args.seconds)
         print(f"batch {batch_size:4d}: {rate:9.0f} images/s")
 
 

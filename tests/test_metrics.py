@@ -1,5 +1,6 @@
-"""Tests of the confusion-matrix segmentation metrics against brute-force NumPy."""
+"""Tests of the segmentation and colorization metrics against brute-force NumPy and hand-computed values."""
 
+import colorsys
 import json
 import math
 
@@ -7,8 +8,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from lbie_tf.metrics import (ConfusionMatrix, confusion_matrix_batch, iou_from_confusion, mean_iou,
-                             pixel_accuracy, segmentation_report)
+from lbie_tf.metrics import (HUE_CLASSES, ConfusionMatrix, caption_colour_consistency, colour_words, colourfulness,
+                             confusion_matrix_batch, iou_from_confusion, mean_iou, pixel_accuracy, psnr,
+                             segmentation_report, ssim, text_sensitivity)
 
 C = 7
 
@@ -148,3 +150,126 @@ def test_segmentation_report_is_json_with_none_for_nan():
     }
     with pytest.raises(ValueError, match="2 class names"):
         segmentation_report(cm, ["a", "b"])
+
+
+# --- colorization metrics -------------------------------------------------------------------------------------
+
+def _painted(hue_degrees, size=16, saturation=0.8, value=0.9):
+    """`[1, size, size, 3]` filled with one HSV colour."""
+    rgb = colorsys.hsv_to_rgb(hue_degrees / 360.0, saturation, value)
+    return np.tile(np.array(rgb, np.float64), (1, size, size, 1))
+
+
+def test_psnr_of_known_images():
+    target = np.zeros((2, 8, 8, 3))
+    predicted = np.stack([np.full((8, 8, 3), 0.1), np.zeros((8, 8, 3))])
+    np.testing.assert_allclose(psnr(predicted, target), [20.0, np.inf])  # MSE 0.01 -> 20 dB; identical -> inf
+    rng = np.random.default_rng(0)
+    a, b = rng.uniform(size=(3, 10, 12, 3)), rng.uniform(size=(3, 10, 12, 3))
+    expected = [10 * math.log10(1 / np.mean((x - y) ** 2)) for x, y in zip(a, b)]
+    np.testing.assert_allclose(psnr(a, b), expected)
+
+
+def _brute_force_ssim(x, y):
+    """Wang et al. SSIM, one loop iteration per 11x11 window position and channel."""
+    offsets = np.arange(11) - 5
+    gauss = np.exp(-(offsets ** 2) / (2 * 1.5 ** 2))
+    window = np.outer(gauss, gauss) / np.outer(gauss, gauss).sum()
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    values = []
+    for channel in range(3):
+        for i in range(x.shape[0] - 10):
+            for j in range(x.shape[1] - 10):
+                px, py = x[i:i + 11, j:j + 11, channel], y[i:i + 11, j:j + 11, channel]
+                mx, my = (window * px).sum(), (window * py).sum()
+                vx, vy = (window * px ** 2).sum() - mx ** 2, (window * py ** 2).sum() - my ** 2
+                cov = (window * px * py).sum() - mx * my
+                values.append((2 * mx * my + c1) * (2 * cov + c2) / ((mx ** 2 + my ** 2 + c1) * (vx + vy + c2)))
+    return np.mean(values)
+
+
+def test_ssim_matches_brute_force():
+    rng = np.random.default_rng(1)
+    target = rng.uniform(size=(2, 15, 14, 3))
+    predicted = np.clip(target + rng.normal(scale=[[[[0.05]]], [[[0.3]]]], size=target.shape), 0, 1)
+    values = ssim(predicted, target)
+    np.testing.assert_allclose(values, [_brute_force_ssim(p, t) for p, t in zip(predicted, target)], atol=1e-4)
+    assert values[0] > values[1]
+    np.testing.assert_allclose(ssim(target, target), [1.0, 1.0], atol=1e-6)
+    with pytest.raises(ValueError, match="11"):
+        ssim(target[:, :8], target[:, :8])
+
+
+def test_colourfulness_of_synthetic_images():
+    grey = np.full((1, 6, 6, 3), 0.4)
+    red = np.zeros((1, 6, 6, 3))
+    red[..., 0] = 1.0  # rg = 255, yb = 127.5 everywhere: sigma 0, mu = (255, 127.5)
+    half = np.zeros((1, 6, 6, 3))
+    half[:, :3, :, 0] = 1.0
+    half[:, 3:, :, 1] = 1.0  # rg = +-255 (mu 0, sigma 255), yb = 127.5 everywhere
+    values = colourfulness(np.concatenate([grey, red, half]))
+    np.testing.assert_allclose(values, [0.0, 0.3 * math.hypot(255, 127.5), 255 + 0.3 * 127.5])
+
+
+@pytest.mark.parametrize("word, hue", [("red", 2.0), ("orange", 30.0), ("yellow", 57.0), ("green", 118.0),
+                                       ("blue", 228.0), ("purple", 272.0), ("violet", 280.0), ("pink", 330.0),
+                                       ("magenta", 318.0)])
+def test_consistency_on_painted_images(word, hue):
+    result = caption_colour_consistency(_painted(hue), [f"this flower has {word} petals"])
+    assert result["per_image"][0]["matches"] == [True] and result["share"] == 1.0
+    other = "blue" if word not in ("blue", "purple", "violet") else "yellow"
+    assert caption_colour_consistency(_painted(hue), [f"{other} petals"])["share"] == 0.0
+
+
+def test_consistency_with_two_colours_and_no_colour_words():
+    image = _painted(0.0, size=20)
+    image[:, :6] = _painted(58.0, size=20)[:, :6]  # 30% yellow, 70% red
+    image[:, 6:8] = _painted(225.0, size=20)[:, 6:8]  # 10% blue: present but not dominant
+    result = caption_colour_consistency(np.concatenate([image, image]),
+                                        ["red petals, a yellow center and blue stamen", "white petals"])
+    assert result["per_image"][0]["matches"] == [True, True, False]
+    assert result["per_image"][0]["dominant_hue"] == "red"
+    assert result["per_image"][1]["words"] == [] and result["images_without_colour_words"] == 1
+    assert (result["num_words"], result["num_matches"]) == (3, 2)
+
+
+def test_near_grey_image_has_no_dominant_hue():
+    nearly_grey = _painted(0.0, saturation=0.1)
+    dark = _painted(120.0, value=0.1)
+    result = caption_colour_consistency(np.concatenate([nearly_grey, dark]), ["red petals", "green leaves"])
+    assert [item["dominant_hue"] for item in result["per_image"]] == [None, None]
+    assert [item["matches"] for item in result["per_image"]] == [[False], [False]]
+    assert result["images_without_saturated_region"] == 2 and result["share"] == 0.0
+    assert math.isnan(caption_colour_consistency(nearly_grey, ["a flower"])["share"])
+
+
+def test_colour_words_and_table():
+    assert colour_words("Red-ish petals, GOLDEN center; white edges") == ["red", "golden"]
+    assert set(HUE_CLASSES) == {"red", "orange", "yellow", "green", "cyan", "blue", "purple", "pink"}
+
+
+def test_text_sensitivity_on_synthetic_pairs():
+    red, blue, grey = _painted(0.0), _painted(225.0), np.full((1, 16, 16, 3), 0.5)
+    half_red = red.copy()
+    half_red[:, 8:] = 0.5
+    rgb_a = np.concatenate([red, blue, grey, red])
+    rgb_b = np.concatenate([blue, red, grey, half_red])
+    result = text_sensitivity(rgb_a, rgb_b, "red", "blue")
+    assert list(result["sensitive"]) == [True, False, False, False]  # right way, wrong way, grey, no blue
+    np.testing.assert_allclose(result["shift_a"], [1.0, -1.0, 0.0, 0.5])
+    assert result["share"] == 0.25
+    with pytest.raises(ValueError, match="names no hue"):
+        text_sensitivity(red, blue, "white", "blue")
+    with pytest.raises(ValueError, match="same hue class"):
+        text_sensitivity(red, blue, "purple", "violet")
+
+
+def test_colorization_metrics_reject_bad_input():
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        psnr(np.full((1, 4, 4, 3), 2.0), np.zeros((1, 4, 4, 3)))
+    with pytest.raises(ValueError, match="RGB"):
+        colourfulness(np.zeros((4, 4, 3)))
+    with pytest.raises(ValueError, match="NaN"):
+        colourfulness(np.full((1, 4, 4, 3), np.nan))
+    with pytest.raises(ValueError, match="captions"):
+        caption_colour_consistency(np.zeros((2, 4, 4, 3)), ["red"])
