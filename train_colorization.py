@@ -23,10 +23,7 @@ from lbie_tf.errors import ConfigError, LbieError  # noqa: E402
 
 lbie_flags.define_cosal_flags()
 lbie_flags.define_colorization_flags()
-try:
-    lbie_flags.define_flowers_flags()
-except ImportError:  # lbie_tf/data/flowers.py comes with the flowers-data branch
-    pass
+lbie_flags.define_flowers_flags()
 lbie_flags.define_training_flags()
 flags.adopt_module_key_flags(lbie_flags)  # `--help` lists them as this script's own flags
 FLAGS = flags.FLAGS

@@ -25,7 +25,7 @@ from lbie_tf.encoders.colorization_image import (
     colorization_kernel_initializer,
 )
 from lbie_tf.encoders.word_text import WordBiLSTMEncoder
-from lbie_tf.errors import DataError
+from lbie_tf.errors import ConfigError, DataError
 from lbie_tf.layers.fusion import RecurrentAttentiveFusion
 
 
@@ -73,6 +73,9 @@ class LanguageColorizer(keras.Model):
         self.text_encoder = None
         self.fusion = None
         if cfg.use_text:
+            if cfg.vocab_size == 0:
+                raise ConfigError("--generator_vocab_size=0 means 'from the data': the data set's vocabulary size "
+                                  "must be filled in before the model is built")
             self.text_encoder = WordBiLSTMEncoder(
                 cfg.vocab_size, embedding_dim=cfg.word_embedding_dim, units=cfg.text_units,
                 embedding_trainable=cfg.word_embedding_trainable, lstm_trainable=cfg.text_trainable,

@@ -19,7 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from lbie_tf import losses
+from lbie_tf import losses, metrics
 from lbie_tf.config import ColorizerConfig, DiscriminatorConfig, GanConfig, TrainingConfig
 from lbie_tf.data import color_space
 from lbie_tf.errors import ConfigError
@@ -33,24 +33,23 @@ PSNR_CAP_DB = 100.0  # PSNR of an image reproduced exactly, in the mean
 class ColorizationMetrics(Protocol):
     """Dataset-specific evaluation added to the generic one (e.g. CoSaL colour accuracy)."""
 
-    def update(self, batch: dict, predicted_ab: np.ndarray) -> None:
-        """Accumulate one test batch and the generator's ab `[batch, H, W, 2]`."""
+    def update(self, batch: dict, predicted_ab: np.ndarray, predicted_rgb: np.ndarray) -> None:
+        """Accumulate one test batch, the generator's ab `[batch, H, W, 2]` and the RGB image it gives with
+        the input's L, float in [0, 1] `[batch, H, W, 3]`."""
 
     def result(self) -> dict:
         """The accumulated report entries."""
 
 
-def lab_to_rgb_uint8(gray, ab) -> np.ndarray:
-    """Normalised L `[b, H, W, 1]` and ab `[b, H, W, 2]` → sRGB uint8 `[b, H, W, 3]`."""
+def lab_to_rgb(gray, ab) -> np.ndarray:
+    """Normalised L `[b, H, W, 1]` and ab `[b, H, W, 2]` → float sRGB in [0, 1] `[b, H, W, 3]`."""
     lab = color_space.denormalize_lab(tf.concat([tf.cast(gray, tf.float32), tf.cast(ab, tf.float32)], -1))
-    return tf.cast(tf.round(color_space.lab_to_rgb(lab) * 255.0), tf.uint8).numpy()
+    return color_space.lab_to_rgb(lab).numpy()
 
 
-def rgb_psnr(predicted: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """PSNR in dB of uint8 RGB images `[batch, H, W, 3]` → `[batch]` (peak 255; identical images → inf)."""
-    error = np.mean((predicted.astype(np.float64) - target.astype(np.float64)) ** 2, axis=(1, 2, 3))
-    with np.errstate(divide="ignore"):
-        return 10.0 * np.log10(255.0 ** 2 / error)
+def lab_to_rgb_uint8(gray, ab) -> np.ndarray:
+    """As `lab_to_rgb`, as uint8 `[b, H, W, 3]` (for image summaries)."""
+    return np.round(lab_to_rgb(gray, ab) * 255.0).astype(np.uint8)
 
 
 def check_gan_configs(generator: ColorizerConfig, discriminator: DiscriminatorConfig) -> None:
@@ -68,18 +67,19 @@ class ColorizationTask:
         training: the `TrainingConfig` (learning rate and Adam β1 of both optimisers, seed).
         word_vectors: optional float `[vocab_size, word_embedding_dim]` pretrained vectors for the (frozen)
             word embedding(s).
-        metrics: optional `ColorizationMetrics` factory (a callable returning a fresh accumulator).
+        metrics_factory: optional callable returning a fresh `ColorizationMetrics` accumulator.
     """
 
     def __init__(self, generator_config: ColorizerConfig, discriminator_config: DiscriminatorConfig,
-                 gan: GanConfig, training: TrainingConfig, word_vectors: np.ndarray | None = None, metrics=None):
+                 gan: GanConfig, training: TrainingConfig, word_vectors: np.ndarray | None = None,
+                 metrics_factory=None):
         check_gan_configs(generator_config, discriminator_config)
         self.generator_config = generator_config
         self.discriminator_config = discriminator_config
         self.gan = gan
         self.training = training
         self.word_vectors = word_vectors
-        self.metrics = metrics
+        self.metrics = metrics_factory
         self.generator = self.discriminator = None
         self.generator_optimizer = self.discriminator_optimizer = None
 
@@ -204,11 +204,11 @@ class ColorizationTask:
             predicted = predict(batch["gray"], batch["tokens"]).numpy()
             target = batch["ab"].numpy()
             l1_sum += float(np.sum(np.mean(np.abs(predicted - target), axis=(1, 2, 3))))
-            psnr_values.append(rgb_psnr(lab_to_rgb_uint8(batch["gray"], predicted),
-                                        lab_to_rgb_uint8(batch["gray"], target)))
+            predicted_rgb = lab_to_rgb(batch["gray"], predicted)
+            psnr_values.append(metrics.psnr(predicted_rgb, lab_to_rgb(batch["gray"], target)))
             images += predicted.shape[0]
             if extra is not None:
-                extra.update({k: v.numpy() for k, v in batch.items()}, predicted)
+                extra.update({k: v.numpy() for k, v in batch.items()}, predicted, predicted_rgb)
         psnr = np.minimum(np.concatenate(psnr_values), PSNR_CAP_DB) if psnr_values else np.zeros(0)
         report = {"num_images": images, "l1_ab": l1_sum / max(images, 1),
                   "psnr": float(np.mean(psnr)) if psnr.size else None}

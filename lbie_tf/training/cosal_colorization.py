@@ -72,7 +72,8 @@ class CosalColourMetrics:
         self.correct_pixels = self.shape_pixels = 0
         self.consistent_sentences = self.sentences = 0
 
-    def update(self, batch: dict, predicted_ab: np.ndarray) -> None:
+    def update(self, batch: dict, predicted_ab: np.ndarray, predicted_rgb: np.ndarray) -> None:
+        del predicted_rgb
         labels = batch["labels"]  # [b, S, S], 0 = background, k = colour index k − 1
         predicted = nearest_palette_colour(predicted_ab)  # [b, S, S]
         shape = labels > 0
@@ -119,7 +120,7 @@ def make_trainer(generator: ColorizerConfig, discriminator: DiscriminatorConfig,
     if generator.vocab_size == 0:
         generator = dataclasses.replace(generator, vocab_size=VOCAB_SIZE)
     check_compatible(generator)
-    task = ColorizationTask(generator, discriminator, gan, training, metrics=CosalColourMetrics)
+    task = ColorizationTask(generator, discriminator, gan, training, metrics_factory=CosalColourMetrics)
     return Trainer(
         task, training, strategy, model_dir,
         train_dataset=lambda start: train_batches(data, training.batch_size, start),

@@ -49,10 +49,10 @@ def test_metrics_match_brute_force():
     truth = np.where(batch["labels"][..., None] > 0, cc.PALETTE_AB[np.maximum(batch["labels"], 1) - 1], 0.0)
     for predicted in (truth, rng.uniform(-0.6, 0.6, truth.shape), np.zeros_like(truth) + cc.PALETTE_AB[4]):
         metrics = cc.CosalColourMetrics()
-        metrics.update(batch, predicted.astype(np.float32))
+        metrics.update(batch, predicted.astype(np.float32), None)
         result = metrics.result()
         accuracy, consistency = _brute_force(batch, predicted)
         np.testing.assert_allclose([result["shape_color_accuracy"], result["consistency"]], [accuracy, consistency])
     metrics = cc.CosalColourMetrics()
-    metrics.update(batch, truth.astype(np.float32))
+    metrics.update(batch, truth.astype(np.float32), None)
     assert metrics.result() == {"shape_color_accuracy": 1.0, "consistency": 1.0}
