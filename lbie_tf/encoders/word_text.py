@@ -45,7 +45,10 @@ class WordBiLSTMEncoder(CompositeLayer):
         self.embedding_trainable = bool(embedding_trainable)
         self.lstm_trainable = bool(lstm_trainable)
         self.unit_forget_bias = bool(unit_forget_bias)
+        # N(0, 1) word vectors (Keras' default U(−0.05, 0.05) makes different captions nearly identical inputs to
+        # the LSTM at the start; pretrained vectors replace them anyway).
         self.embedding = keras.layers.Embedding(self.vocab_size, self.embedding_dim,
+                                                embeddings_initializer=keras.initializers.RandomNormal(stddev=1.0),
                                                 trainable=self.embedding_trainable, name="word_embedding")
         self.bilstm = keras.layers.Bidirectional(
             keras.layers.LSTM(self.units, return_sequences=True, unit_forget_bias=self.unit_forget_bias),
