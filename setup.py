@@ -29,5 +29,7 @@ setup(
         "lbie-edit=lbie_tf.cli.edit:main",
         "lbie-export=lbie_tf.cli.export:main",
         "lbie-summary=lbie_tf.cli.summary:main",
+        "lbie-evaluate-referit=lbie_tf.cli.evaluate_referit:main",
+        "lbie-prepare-referit=lbie_tf.cli.prepare_referit:main",
     ]},
 )

@@ -23,6 +23,7 @@ from lbie_tf.errors import ConfigError, LbieError  # noqa: E402
 
 lbie_flags.define_cosal_flags()
 lbie_flags.define_colorization_flags()
+lbie_flags.define_dataset_flag()
 lbie_flags.define_flowers_flags()
 lbie_flags.define_training_flags()
 flags.adopt_module_key_flags(lbie_flags)  # `--help` lists them as this script's own flags
@@ -39,6 +40,9 @@ def make_trainer(strategy):
     """The `Trainer` for `--dataset`, from the flags."""
     generator, discriminator, gan = lbie_flags.colorization_configs_from_flags()
     training = lbie_flags.training_config_from_flags()
+    if FLAGS.dataset not in ("cosal", "flowers"):
+        raise ConfigError(f"--dataset={FLAGS.dataset} is a segmentation data set; colorization trains on "
+                          f"cosal or flowers")
     if FLAGS.dataset == "cosal":
         from lbie_tf.training import cosal_colorization
 

@@ -1,27 +1,32 @@
-"""Train and evaluate a language-based segmentation model on CoSaL.
+"""Train and evaluate a language-based segmentation model on CoSaL or ReferIt.
 
     python train_segmentation.py --flagfile=configs/cosal_paper_t4.cfg --model_dir=runs/cosal_t4
+    python train_segmentation.py --flagfile=configs/referit_paper.cfg --data_dir=~/tensorflow_datasets \
+        --model_dir=runs/referit_paper [--manual_dir=<text_objseg>/exp-referit] [--vgg_weights=vgg16_notop.h5]
 
-Flags: `--helpfull`. A run in an existing `--model_dir` resumes from its latest checkpoint. At the end the
-model is evaluated on the held-out test stream and `eval_results.json` is written beside the checkpoints.
+Flags: `--helpfull`. `--dataset` (set by every preset) picks the data. A run in an existing `--model_dir`
+resumes from its latest checkpoint. At the end the model is evaluated on the held-out test data and
+`eval_results.json` is written beside the checkpoints (for ReferIt also `referit_table3.md`).
 """
 
 from __future__ import annotations
 
 import os
-import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 
 from lbie_tf import flags as lbie_flags  # noqa: E402
+from lbie_tf.cli import run_app  # noqa: E402
 from lbie_tf.data.cosal import CosalConfig  # noqa: E402
 from lbie_tf.errors import LbieError  # noqa: E402
 
 lbie_flags.define_cosal_flags()
+lbie_flags.define_referit_flags()
 lbie_flags.define_segmenter_flags()
 lbie_flags.define_training_flags()
+lbie_flags.define_dataset_flag()
 flags.adopt_module_key_flags(lbie_flags)  # `--help` lists them as this script's own flags
 FLAGS = flags.FLAGS
 
@@ -41,10 +46,19 @@ def main(argv) -> None:
         raise LbieError("--model_dir is required: the directory for checkpoints, logs and results")
     model = lbie_flags.segmenter_config_from_flags()
     training = lbie_flags.training_config_from_flags()
-    data = cosal_config_from_flags()
+    if training.mixed_precision:
+        import keras
+
+        keras.mixed_precision.set_global_policy("mixed_float16")
     strategy = select_strategy(training.strategy, FLAGS.devices)
     print(f"strategy: {type(strategy).__name__} with {strategy.num_replicas_in_sync} replica(s); "
           f"model_dir: {FLAGS.model_dir}")
+    if FLAGS.dataset == "flowers":
+        raise LbieError("--dataset=flowers is a colorization data set: use train_colorization.py")
+    if FLAGS.dataset == "referit":
+        run_referit(model, training, strategy)
+        return
+    data = cosal_config_from_flags()
     trainer = make_trainer(model, training, data, FLAGS.model_dir, strategy)
     trainer.task.model.summary(expand_nested=True)
     report = trainer.run()
@@ -57,13 +71,23 @@ def main(argv) -> None:
         print(f"figure written to {write_figure(trainer.task, data, FLAGS.figure)}")
 
 
+def run_referit(model, training, strategy) -> None:
+    from lbie_tf.training import referit_segmentation
+
+    if FLAGS.figure:
+        raise LbieError("--figure is available for CoSaL runs only")
+    trainer = referit_segmentation.make_trainer(model, training, lbie_flags.referit_config_from_flags(),
+                                                FLAGS.model_dir, strategy)
+    trainer.task.model.summary(expand_nested=True)
+    report = trainer.run()
+    if report is not None:
+        print(referit_segmentation.write_table(report, FLAGS.model_dir))
+        print(f"evaluation written to {os.path.join(FLAGS.model_dir, 'eval_results.json')}")
+
+
 def run() -> None:
     """Console-script entry point: one-line errors (exit status 2) for anything the user can fix."""
-    try:
-        app.run(main)
-    except LbieError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+    run_app(main)
 
 
 if __name__ == "__main__":

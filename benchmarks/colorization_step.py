@@ -24,6 +24,7 @@ from absl import app, flags  # noqa: E402
 from lbie_tf import flags as lbie_flags  # noqa: E402
 
 lbie_flags.define_colorization_flags()
+lbie_flags.define_dataset_flag()
 lbie_flags.define_training_flags()
 flags.DEFINE_string("preset", os.path.join(ROOT, "configs", "flowers_paper.cfg"), "Preset flagfile to time.")
 flags.DEFINE_integer("image_size", 256, "Image height = width.")

@@ -45,7 +45,8 @@ def _configure(model: str, model_dir: str) -> None:
     """Parse the preset (+ the baseline switches) into FLAGS, keeping this script's own flags."""
     own = {name: getattr(FLAGS, name) for name in ("budget_s", "seed", "out", "work_dir", "models", "append")}
     FLAGS.unparse_flags()
-    FLAGS(["cosal_colorization", f"--flagfile={PRESET}", f"--model_dir={model_dir}", f"--seed={own['seed']}"]
+    FLAGS(["cosal_colorization", f"--flagfile={PRESET}", f"--model_dir={model_dir}", f"--seed={own['seed']}",
+           f"--train_seconds={own['budget_s']}"]
           + (BASELINE_FLAGS if model == "baseline_i2i" else []))
     for name, value in own.items():
         setattr(FLAGS, name, value)
@@ -58,7 +59,7 @@ def train_and_evaluate(model: str, model_dir: str) -> dict:
     _configure(model, model_dir)
     trainer = train_colorization.make_trainer(select_strategy(FLAGS.strategy, FLAGS.devices))
     start = time.monotonic()
-    report = trainer.run(time_limit_s=FLAGS.budget_s)
+    report = trainer.run()
     seconds = time.monotonic() - start
     steps = int(trainer.step.numpy())
     devices = tf.config.list_logical_devices("GPU")

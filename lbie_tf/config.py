@@ -18,15 +18,24 @@ class SegmenterConfig:
     """Architecture of a language-based segmentation model (the framework of paper §3, Figure 4).
 
     Attributes:
-        image_encoder: "cosal_paper" (paper §4.1: 6 convs 4,4,8,8,16,16, max-pool after every two → 6×6×16)
-            or "cosal_released" (CoSaL/net.py: 10 convs + BN, stride-2 downsampling → 3×3×128).
+        image_encoder: "cosal_paper" (paper §4.1: 6 convs 4,4,8,8,16,16, max-pool after every two → 6×6×16),
+            "cosal_released" (CoSaL/net.py: 10 convs + BN, stride-2 downsampling → 3×3×128) or "vgg16"
+            (paper §4.2, ReferIt: keras.applications VGG-16 without its top, up to `vgg_blocks`).
+        vgg_blocks: VGG-16 blocks kept by the "vgg16" encoder (5 = up to pool5, stride 32, 512 channels;
+            fewer blocks make the small encoders of the tests, stride 2^blocks).
         image_size: input height = width in pixels.
-        num_classes: output classes (CoSaL: 7 colour classes, 0 = background).
+        num_classes: output classes (CoSaL: 7 colour classes, 0 = background); 1 = binary segmentation with
+            one logit per pixel and a sigmoid (ReferIt: object vs rest).
+        text_encoder: "sentences" (CoSaL: tokens [batch, sentences, words], per-sentence LSTM + sentence-level
+            LSTM, attention over sentences) or "words" (ReferIt: tokens [batch, words], left-padded with id 0,
+            word embedding + one LSTM over the words, attention over words, padding masked).
         vocab_size: number of word ids.
         word_embedding_dim: word embedding width; 0 = one-hot words (the released code).
-        sentence_units: units of the per-sentence LSTM, shared across sentences (paper 16, code 128).
+        sentence_units: units of the per-sentence LSTM, shared across sentences (paper 16, code 128); with
+            text_encoder "words", the units of the LSTM over the words (paper ReferIt 1,024).
         sentence_bidirectional: paper: bidirectional; code: unidirectional.
-        paragraph_units: units of the sentence-level LSTM over sentence vectors (paper 16, code 128).
+        paragraph_units: units of the sentence-level LSTM over sentence vectors (paper 16, code 128); unused
+            by text_encoder "words".
         unit_forget_bias: LSTM forget-gate bias initialised to 1 (Keras default; the paper does not say) or 0
             (the released code's forget_bias 0.0).
         steps: maximum number of fusion steps T (paper 1..4 for CoSaL).
@@ -48,12 +57,19 @@ class SegmenterConfig:
         decoder: "paper" (1×1 convs 16, C + one bilinear-initialised transposed conv k16 s8) or
             "released" (CoSaL/net.py: 4 × [deconv 4/2 + 3×3 convs + BN]).
         classifier_units: width of the paper decoder's first 1×1 conv (16).
+        image_skip: refine the decoder's full-resolution logits with the input image (ours, not in the paper
+            or the code): two 3×3 convs on [logits, image] whose output is added to the logits, so that
+            shape boundaries come from the pixels rather than from the 8× upsampled region features.
+        encoder_width: channel multiplier of the paper encoder (1 = the paper's 4, 4, 8, 8, 16, 16; the
+            region features then have 16 · encoder_width channels). Not used by the released encoder.
         batch_norm_momentum: momentum of the released-code BatchNorm layers (contrib default 0.999).
     """
 
     image_encoder: str = "cosal_paper"
+    vgg_blocks: int = 5
     image_size: int = 48
     num_classes: int = 7
+    text_encoder: str = "sentences"
     vocab_size: int = 20
     word_embedding_dim: int = 16
     sentence_units: int = 16
@@ -74,10 +90,13 @@ class SegmenterConfig:
     inference_stop: str = "first_gate"
     decoder: str = "paper"
     classifier_units: int = 16
+    image_skip: bool = False
+    encoder_width: int = 1
     batch_norm_momentum: float = 0.999
 
     def __post_init__(self):
-        _check_choice("image_encoder", self.image_encoder, ("cosal_paper", "cosal_released"))
+        _check_choice("image_encoder", self.image_encoder, ("cosal_paper", "cosal_released", "vgg16"))
+        _check_choice("text_encoder", self.text_encoder, ("sentences", "words"))
         _check_choice("attention_score", self.attention_score, ("bilinear", "scaled_dot", "additive"))
         _check_choice("reset_gate_on", self.reset_gate_on, ("state", "text"))
         _check_choice("gate_source", self.gate_source, ("state", "decoder"))
@@ -85,14 +104,27 @@ class SegmenterConfig:
         _check_choice("inference_stop", self.inference_stop, ("first_gate", "most_likely"))
         _check_choice("decoder", self.decoder, ("paper", "released"))
         for name in ("image_size", "num_classes", "vocab_size", "sentence_units", "paragraph_units", "steps",
-                     "attention_units", "fusion_units", "fusion_kernel_size", "classifier_units"):
+                     "attention_units", "fusion_units", "fusion_kernel_size", "classifier_units", "encoder_width"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{name} must be at least 1, got {getattr(self, name)}")
-        if self.image_size % 24:
+        if self.image_encoder == "vgg16":
+            if not 1 <= self.vgg_blocks <= 5:
+                raise ConfigError(f"--vgg_blocks must be in 1..5, got {self.vgg_blocks}")
+            if self.image_size % self.encoder_stride:
+                raise ConfigError(f"--image_size must be a multiple of {self.encoder_stride} (the stride of "
+                                  f"{self.vgg_blocks} VGG-16 blocks), got {self.image_size}")
+        elif self.image_size % 24:
             raise ConfigError(f"--image_size must be a multiple of 24 (three cells, stride-8 encoder), "
                               f"got {self.image_size}")
+        if self.text_encoder == "words" and self.word_embedding_dim < 1:
+            raise ConfigError("--text_encoder=words needs a word embedding: set --word_embedding_dim >= 1")
         if not self.attention and self.steps != 1:
             raise ConfigError("--attention=false is the paper's T=1 baseline: set --steps=1")
+
+    @property
+    def encoder_stride(self) -> int:
+        """Input pixels per region side of the image encoder's feature map."""
+        return {"cosal_paper": 8, "cosal_released": 16}.get(self.image_encoder, 2 ** self.vgg_blocks)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -111,9 +143,21 @@ class TrainingConfig:
         gumbel_hard: straight-through one-hot samples in the forward pass.
         foreground_weight: cross-entropy weight of non-background pixels (paper 1, released code 10).
         learning_rate, adam_beta_1: Adam (released code: 1e-3, 0.5).
+        learning_rate_schedule: "constant" or "cosine" (decays from `learning_rate` to 0 at `train_steps`).
+        weight_decay: L2 regularisation λ: the loss gains λ/2 · Σ‖W‖² over every kernel and embedding
+            (paper §4.2, ReferIt: "L2-normalization is applied to the parameters"; the value is not given;
+            Hu et al. use 5e-4). 0 = none (CoSaL).
+        mixed_precision: compute in float16 with float32 variables and dynamic loss scaling (GPUs).
         batch_size: global batch size, split over replicas.
         train_steps: optimizer steps in total (resumed runs continue up to it).
         checkpoint_every, summary_every, image_summary_every: in steps.
+        eval_every: steps between learning-curve points (0: none): every `eval_every` steps the model is
+            evaluated on the first `curve_eval_size` test images and a row (step, images seen, training
+            seconds, metrics) is appended to `curve.jsonl` in the model directory.
+        curve_eval_size: test images per learning-curve point.
+        train_seconds: wall-clock training budget in seconds, summed over resumed runs (0: no limit).
+            Training stops after the first step that reaches it, checkpoints and evaluates. Evaluation time
+            is not counted.
         seed: seeds model initialisation and the Gumbel / REINFORCE noise.
         jit_compile: "auto" (XLA on one device, off under MirroredStrategy), "on", "off".
         strategy: "auto", "default", "one_device", "mirrored".
@@ -127,11 +171,17 @@ class TrainingConfig:
     foreground_weight: float = 1.0
     learning_rate: float = 1e-3
     adam_beta_1: float = 0.9
+    learning_rate_schedule: str = "constant"
+    weight_decay: float = 0.0
+    mixed_precision: bool = False
     batch_size: int = 64
     train_steps: int = 2000
     checkpoint_every: int = 500
     summary_every: int = 50
     image_summary_every: int = 500
+    eval_every: int = 0
+    curve_eval_size: int = 2000
+    train_seconds: float = 0.0
     seed: int = 0
     jit_compile: str = "auto"
     strategy: str = "auto"
@@ -139,11 +189,19 @@ class TrainingConfig:
     def __post_init__(self):
         _check_choice("termination_training", self.termination_training, ("gumbel", "marginal", "reinforce"))
         _check_choice("jit_compile", self.jit_compile, ("auto", "on", "off"))
+        _check_choice("learning_rate_schedule", self.learning_rate_schedule, ("constant", "cosine"))
         for name in ("batch_size", "train_steps", "checkpoint_every", "summary_every", "image_summary_every"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("eval_every", "train_seconds"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"--{name} must not be negative, got {getattr(self, name)}")
+        if self.curve_eval_size < 1:
+            raise ConfigError(f"--curve_eval_size must be at least 1, got {self.curve_eval_size}")
         if not self.learning_rate > 0:
             raise ConfigError(f"--learning_rate must be positive, got {self.learning_rate}")
+        if self.weight_decay < 0:
+            raise ConfigError(f"--weight_decay must be non-negative, got {self.weight_decay}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -24,8 +24,31 @@ from lbie_tf.layers import termination
 
 
 def pixel_cross_entropy(labels, logits):
-    """Softmax cross-entropy per pixel: labels int `[..., H, W]`, logits `[..., H, W, C]` → `[..., H, W]`."""
+    """Cross-entropy per pixel: labels int `[..., H, W]`, logits `[..., H, W, C]` → float32 `[..., H, W]`.
+
+    Softmax over C classes; with C = 1 (a binary segmenter) the sigmoid cross-entropy of the single logit,
+    label 1 = object, 0 = rest.
+    """
+    logits = tf.cast(logits, tf.float32)
+    if logits.shape[-1] == 1:
+        return tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.cast(labels, tf.float32), logits=logits[..., 0])
     return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.cast(labels, tf.int32), logits=logits)
+
+
+def class_probabilities(logits):
+    """Per-pixel class probabilities `[..., C']` from logits `[..., C]`: softmax, or `[1 − σ, σ]` for C = 1."""
+    logits = tf.cast(logits, tf.float32)
+    if logits.shape[-1] == 1:
+        return tf.concat([tf.sigmoid(-logits), tf.sigmoid(logits)], axis=-1)
+    return tf.nn.softmax(logits)
+
+
+def predicted_classes(logits):
+    """Class per pixel, int32 `[...]`, from logits `[..., C]`: argmax, or `logit ≥ 0` for C = 1 (Hu et al.'s
+    threshold: score ≥ 1e-9)."""
+    if logits.shape[-1] == 1:
+        return tf.cast(logits[..., 0] >= 0, tf.int32)
+    return tf.argmax(logits, axis=-1, output_type=tf.int32)
 
 
 def pixel_weights(labels, foreground_weight: float):

@@ -1,4 +1,5 @@
-"""Figures of model outputs with Pillow: label maps in colour, per-region stop steps, side-by-side panels.
+"""Figures of model outputs with Pillow: label maps in colour, per-region stop steps, side-by-side panels,
+and the paper's Figure 5 (which sentence the regions attend to at each fusion step).
 
 Every image here is uint8 `[height, width, 3]` RGB; figures are PNG files on a white background.
 """
@@ -21,6 +22,11 @@ STOP_STEP_COLORS = np.array([
 MARGIN = 8  # pixels around the figure
 GAP = 8  # pixels between panels, and between blocks (titles, panels, legend, caption)
 _SWATCH = 10  # side of a legend colour square
+# The paper's Figure 5 colours the sentences attended at fusion steps 1, 2, 3 red, yellow, green (the yellow
+# darkened to stay readable on white); later steps continue with blue and purple.
+ATTENDED_STEP_COLORS = ((214, 39, 40), (200, 150, 0), (44, 160, 44), (31, 119, 180), (148, 103, 189))
+DIRECT_COLOR = (214, 39, 40)  # regions attending to a direct sentence ("shape is colour")
+RELATIONAL_COLOR = (31, 119, 180)  # regions attending to a relational sentence
 _WHITE = (255, 255, 255)
 _BLACK = (0, 0, 0)
 
@@ -60,7 +66,8 @@ def stop_step_image(stop_steps: np.ndarray, num_steps: int, size: int) -> np.nda
 
 
 def save_example_figure(path: str, panels: Sequence[tuple[str, np.ndarray]], caption_lines: Sequence[str],
-                        scale: int = 4, legend_steps: int | None = None) -> str:
+                        scale: int = 4, legend_steps: int | None = None,
+                        caption_colors: Sequence[tuple[int, int, int]] | None = None) -> str:
     """Writes a PNG with the panels side by side, their titles above and the caption lines below.
 
     Args:
@@ -71,10 +78,13 @@ def save_example_figure(path: str, panels: Sequence[tuple[str, np.ndarray]], cap
         scale: integer enlargement factor of the panels.
         legend_steps: if given, a row "step 1 … step T" of `STOP_STEP_COLORS` swatches is drawn under the
             panels, to read `stop_step_image` panels.
+        caption_colors: RGB text colour of each caption line (default: all black).
 
     Returns:
         `path`.
     """
+    if caption_colors is not None and len(caption_colors) != len(caption_lines):
+        raise ValueError(f"{len(caption_colors)} caption colours for {len(caption_lines)} caption lines")
     font = ImageFont.load_default()
     images = [Image.fromarray(_to_rgb(image)) for _, image in panels]
     images = [im.resize((im.width * scale, im.height * scale), Image.NEAREST) for im in images]
@@ -95,11 +105,102 @@ def save_example_figure(path: str, panels: Sequence[tuple[str, np.ndarray]], cap
         draw.text((x + _SWATCH + 3, y), label, fill=_BLACK, font=font)
         x += _SWATCH + 3 + _text_width(label, font) + GAP
     for i, line in enumerate(caption_lines):
-        draw.text((MARGIN, layout.caption_top + i * layout.line_height), line, fill=_BLACK, font=font)
+        color = tuple(caption_colors[i]) if caption_colors is not None else _BLACK
+        draw.text((MARGIN, layout.caption_top + i * layout.line_height), line, fill=color, font=font)
 
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     figure.save(path, format="PNG")
     return path
+
+
+def attended_sentence_by_step(attention: np.ndarray) -> np.ndarray:
+    """The sentence attended to at each fusion step, as the paper's Figure 5 picks it: the one with the
+    largest attention score, here averaged over the regions.
+
+    Args:
+        attention: float `[T, m, n, sentences]`, one example's attention weights.
+
+    Returns:
+        int `[T]`, the attended sentence index per step.
+    """
+    return np.argmax(np.asarray(attention).mean(axis=(1, 2)), axis=-1)
+
+
+def direct_attention_counts(attention: np.ndarray, stop_step: np.ndarray, num_direct: int) -> np.ndarray:
+    """Per fusion step, how many regions attend (most) to a direct sentence, over all regions and over the
+    regions still active (not yet stopped) at that step. CoSaL captions list the `num_direct` direct
+    sentences first.
+
+    Args:
+        attention: float `[batch, T, m, n, sentences]`.
+        stop_step: int `[batch, m, n]`, each region's 0-based stop step.
+        num_direct: number of direct sentences (the first ones).
+
+    Returns:
+        int64 `[T, 4]`: columns (regions, regions attending a direct sentence, active regions, active
+        regions attending a direct sentence). Sum over batches, then divide column 1 by 0 and 3 by 2.
+    """
+    attention = np.asarray(attention)
+    steps = attention.shape[1]
+    direct = np.argmax(attention, axis=-1) < num_direct  # [batch, T, m, n]
+    active = np.arange(steps)[None, :, None, None] <= np.asarray(stop_step)[:, None]  # [batch, T, m, n]
+    counts = [np.ones_like(direct).sum(axis=(0, 2, 3)), direct.sum(axis=(0, 2, 3)),
+              active.sum(axis=(0, 2, 3)), (direct & active).sum(axis=(0, 2, 3))]
+    return np.stack(counts, axis=-1).astype(np.int64)
+
+
+def direct_attention_map(attention_step: np.ndarray, num_direct: int, size: int) -> np.ndarray:
+    """Paints each region `DIRECT_COLOR` or `RELATIONAL_COLOR` by the kind of sentence it attends to most.
+
+    Args:
+        attention_step: float `[m, n, sentences]`, one step's attention of one example.
+        num_direct: number of direct sentences (the first ones).
+        size: output side in pixels.
+
+    Returns:
+        uint8 `[size, size, 3]`.
+    """
+    relational = (np.argmax(attention_step, axis=-1) >= num_direct).astype(np.int32)
+    small = colorize_labels(relational, np.array([DIRECT_COLOR, RELATIONAL_COLOR], np.uint8))
+    return np.asarray(Image.fromarray(small).resize((size, size), Image.NEAREST))
+
+
+def save_attention_figure(path: str, ground_truth: np.ndarray, prediction: np.ndarray, attention: np.ndarray,
+                          sentences: Sequence[str], num_direct: int, size: int = 144) -> str:
+    """The paper's Figure 5 for one example: the caption with the sentence attended at step 1, 2, 3, …
+    coloured red, yellow, green, …, beside the ground truth, the prediction, and per step a map of which
+    regions attend to a direct (red) or relational (blue) sentence.
+
+    Args:
+        path: output PNG.
+        ground_truth, prediction: uint8 `[H, W, 3]` coloured class maps.
+        attention: float `[T, m, n, sentences]`.
+        sentences: the caption's sentences, direct ones first.
+        num_direct: how many sentences are direct.
+        size: side of each panel in pixels.
+
+    Returns:
+        `path`.
+    """
+    steps = attention.shape[0]
+    if steps > len(ATTENDED_STEP_COLORS):
+        raise ValueError(f"at most {len(ATTENDED_STEP_COLORS)} steps can be coloured, got {steps}")
+    attended = attended_sentence_by_step(attention)
+    panels = [("ground truth", _resize(ground_truth, size)), ("prediction", _resize(prediction, size))]
+    panels += [(f"step {t + 1}: red direct, blue relational", direct_attention_map(attention[t], num_direct, size))
+               for t in range(steps)]
+    lines, colors = [], []
+    for k, sentence in enumerate(sentences):
+        steps_here = [t for t in range(steps) if attended[t] == k]
+        kind = "direct" if k < num_direct else "relational"
+        mark = f"  <- attended at step {', '.join(str(t + 1) for t in steps_here)}" if steps_here else ""
+        lines.append(f"{k + 1}. {sentence} ({kind}){mark}")
+        colors.append(ATTENDED_STEP_COLORS[steps_here[0]] if steps_here else _BLACK)
+    return save_example_figure(path, panels, lines, scale=1, caption_colors=colors)
+
+
+def _resize(image: np.ndarray, size: int) -> np.ndarray:
+    return np.asarray(Image.fromarray(_to_rgb(image)).resize((size, size), Image.NEAREST))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -20,3 +20,18 @@ def mirrored_strategy():
     per process; ReductionToOneDevice avoids the collective clash with strategies that layer tests build)."""
     return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"],
                                           cross_device_ops=tf.distribute.ReductionToOneDevice())
+
+
+@pytest.fixture(scope="session")
+def referit_prepared(tmp_path_factory):
+    """The tiny ReferIt fixture (tests/data/referit_fixture.py) written and built with the TFDS builder once
+    per session: `(manual_dir, data_dir)`."""
+    from lbie_tf.data import referit
+    from tests.data.referit_fixture import write_referit_fixture
+
+    root = tmp_path_factory.mktemp("referit")
+    manual_dir = write_referit_fixture(str(root))
+    data_dir = str(root / "tensorflow_datasets")
+    referit.builder_class(data_dir=data_dir).download_and_prepare(
+        download_config=referit.tfds.download.DownloadConfig(manual_dir=manual_dir))
+    return manual_dir, data_dir

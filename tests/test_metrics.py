@@ -273,3 +273,98 @@ def test_colorization_metrics_reject_bad_input():
         colourfulness(np.full((1, 4, 4, 3), np.nan))
     with pytest.raises(ValueError, match="captions"):
         caption_colour_consistency(np.zeros((2, 4, 4, 3)), ["red"])
+
+
+# --- ReferIt: overall IoU, precision@k, mean IoU (Hu et al.) ------------------------------------------------
+
+from lbie_tf.metrics import (PRECISION_THRESHOLDS, ReferitScore, format_table3,  # noqa: E402
+                             intersection_union)
+
+
+def _brute_force_referit(pairs):
+    """Hu et al.'s loop, written out pixel by pixel: cum_I / cum_U and the share of IoU >= t (NaN IoU: miss)."""
+    cum_i = cum_u = 0
+    hits = {t: 0 for t in PRECISION_THRESHOLDS}
+    ious = []
+    for prediction, target in pairs:
+        i = u = 0
+        for p, g in zip(prediction.ravel(), target.ravel()):
+            i += int(bool(p) and bool(g))
+            u += int(bool(p) or bool(g))
+        cum_i += i
+        cum_u += u
+        iou = i / u if u else float("nan")
+        if u:
+            ious.append(iou)
+        for t in PRECISION_THRESHOLDS:
+            hits[t] += int(iou >= t)
+    return cum_i / cum_u, {t: hits[t] / len(pairs) for t in PRECISION_THRESHOLDS}, float(np.mean(ious))
+
+
+def _random_pairs(seed, count=40):
+    rng = np.random.default_rng(seed)
+    pairs = []
+    for index in range(count):
+        h, w = rng.integers(3, 12, size=2)
+        target = rng.random((h, w)) < rng.uniform(0.1, 0.6)
+        if index % 3 == 0:  # a prediction close to the target: IoUs spread over the thresholds
+            prediction = target ^ (rng.random((h, w)) < rng.uniform(0.0, 0.3))
+        else:
+            prediction = rng.random((h, w)) < rng.uniform(0.0, 0.6)
+        if index % 7 == 0:
+            prediction[:] = False  # empty prediction
+        pairs.append((prediction, target))
+    pairs.append((np.zeros((4, 5), bool), np.zeros((4, 5), bool)))  # empty union
+    pairs.append((np.ones((2, 2), bool), np.ones((2, 2), bool)))  # perfect: IoU 1 >= 0.9
+    return pairs
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_referit_score_matches_brute_force(seed):
+    pairs = _random_pairs(seed)
+    score = ReferitScore()
+    for prediction, target in pairs:
+        score.update(prediction, target)
+    report = score.report()
+    overall, precision, mean = _brute_force_referit(pairs)
+    assert report["overall_iou"] == pytest.approx(overall)
+    assert report["mean_iou"] == pytest.approx(mean)
+    for t in PRECISION_THRESHOLDS:
+        assert report["precision"][f"{t:g}"] == pytest.approx(precision[t])
+    assert report["num_expressions"] == len(pairs)
+    assert report["num_empty_unions"] == sum(1 for p, t in pairs if not (p | t).any()) >= 1
+    assert 0 < report["precision"]["0.9"] <= report["precision"]["0.5"] < 1
+    json.dumps(report)
+
+
+def test_overall_iou_is_pooled_not_averaged():
+    score = ReferitScore()
+    score.add(90, 100)  # a large object, IoU 0.9
+    score.add(0, 10)  # a small one, missed
+    report = score.report()
+    assert report["overall_iou"] == pytest.approx(90 / 110)
+    assert report["mean_iou"] == pytest.approx(0.45)
+    assert report["precision"]["0.5"] == 0.5 and report["precision"]["0.9"] == 0.5
+
+
+def test_referit_score_edge_cases():
+    empty = ReferitScore().report()
+    assert empty["overall_iou"] is None and empty["mean_iou"] is None and empty["precision"]["0.5"] is None
+    only_empty_unions = ReferitScore().add(0, 0).add(0, 0).report()
+    assert only_empty_unions["overall_iou"] is None and only_empty_unions["mean_iou"] is None
+    assert only_empty_unions["precision"]["0.5"] == 0.0 and only_empty_unions["num_empty_unions"] == 2
+    assert intersection_union(np.zeros((3, 3)), np.ones((3, 3))) == (0, 9)  # empty prediction
+    with pytest.raises(ValueError, match="differ in shape"):
+        intersection_union(np.zeros((3, 3)), np.zeros((3, 4)))
+    with pytest.raises(ValueError, match="intersection <= union"):
+        ReferitScore().add(5, 4)
+
+
+def test_table3_has_the_paper_rows_and_ours():
+    report = ReferitScore().add(60, 100).add(30, 40).report()
+    table = format_table3(report, name="ours")
+    lines = table.splitlines()
+    assert lines[0].startswith("| Model | Precision@0.5 |") and lines[0].endswith("| IoU |")
+    assert "| Hu, etc. [9] | 34.02% | 26.71% | 19.32% | 11.63% | 3.92% | 48.03% |" in lines
+    assert "| Our model (paper) | 32.53% | 27.90% | 18.76% | 12.37% | 4.37% | 50.09% |" in lines
+    assert lines[-1] == "| ours | 100.00% | 100.00% | 50.00% | 0.00% | 0.00% | 64.29% |"

@@ -75,3 +75,55 @@ def test_figure_with_stop_step_legend(tmp_path):
 def test_figure_rejects_float_panels(tmp_path):
     with pytest.raises(ValueError, match="uint8"):
         save_example_figure(str(tmp_path / "x.png"), [("x", np.zeros((4, 4, 3)))], [])
+
+
+def test_direct_attention_counts_match_a_brute_force_count():
+    from lbie_tf.visualize import direct_attention_counts
+
+    rng = np.random.default_rng(0)
+    attention = rng.random((3, 4, 2, 2, 9))  # [batch, T, m, n, sentences]
+    stop_step = rng.integers(0, 4, (3, 2, 2))
+    counts = direct_attention_counts(attention, stop_step, num_direct=4)
+    expected = np.zeros((4, 4), np.int64)
+    for b in range(3):
+        for t in range(4):
+            for i in range(2):
+                for j in range(2):
+                    direct = int(np.argmax(attention[b, t, i, j]) < 4)
+                    active = int(t <= stop_step[b, i, j])
+                    expected[t] += [1, direct, active, direct * active]
+    np.testing.assert_array_equal(counts, expected)
+
+
+def test_attention_figure_colours_the_sentence_attended_at_each_step(tmp_path):
+    from lbie_tf.visualize import (ATTENDED_STEP_COLORS, DIRECT_COLOR, RELATIONAL_COLOR,
+                                   attended_sentence_by_step, direct_attention_map, save_attention_figure)
+
+    attention = np.zeros((3, 2, 2, 9))
+    attention[0, :, :, 1] = 1.0  # step 1: every region on sentence 2 (direct)
+    attention[1, :, :, 6] = 1.0  # step 2: sentence 7 (relational)
+    attention[2, 0, :, 6] = 1.0  # step 3: half the regions on sentence 7, half on sentence 1
+    attention[2, 1, :, 0] = 0.9
+    np.testing.assert_array_equal(attended_sentence_by_step(attention), [1, 6, 6])
+    step_map = direct_attention_map(attention[2], num_direct=4, size=4)
+    assert (step_map[:2] == RELATIONAL_COLOR).all() and (step_map[2:] == DIRECT_COLOR).all()
+
+    image = np.zeros((48, 48, 3), np.uint8)
+    sentences = [f"sentence {k}" for k in range(9)]
+    path = save_attention_figure(str(tmp_path / "f5.png"), image, image, attention, sentences, num_direct=4,
+                                 size=32)
+    figure = np.asarray(Image.open(path).convert("RGB")).astype(float)
+    caption = figure[70:].reshape(-1, 3)  # below the 32-pixel panels and their titles
+
+    def has_text_in(color):  # anti-aliased text on white: white + alpha * (color - white), alpha > 0.5
+        direction = np.asarray(color, float) - 255
+        alpha = (caption - 255) @ direction / (direction @ direction)
+        residual = np.linalg.norm(caption - 255 - alpha[:, None] * direction, axis=1)
+        return bool(np.any((alpha > 0.5) & (residual < 12)))
+
+    assert has_text_in(ATTENDED_STEP_COLORS[0])  # sentence 2, attended at step 1: red
+    assert has_text_in(ATTENDED_STEP_COLORS[1])  # sentence 7, first attended at step 2: yellow
+    assert not has_text_in(ATTENDED_STEP_COLORS[2])  # step 3 attends sentence 7 again: no green
+    assert has_text_in((0, 0, 0))  # the other sentences
+    with pytest.raises(ValueError, match="caption colours"):
+        save_example_figure(str(tmp_path / "x.png"), [("a", image)], ["one line"], caption_colors=[])

@@ -16,7 +16,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import flags  # noqa: E402
 
-from lbie_tf.errors import ConfigError, LbieError  # noqa: E402
+from lbie_tf.cli import exit_status  # noqa: E402
+from lbie_tf.errors import ConfigError  # noqa: E402
 
 FLAGS = flags.FlagValues()
 flags.DEFINE_string("manual_dir", None, "Folder with 102flowers.tgz (or jpg/), imagelabels.mat, setid.mat and "
@@ -40,17 +41,16 @@ def build(manual_dir: str, data_dir: str, split_schemes: list[str]) -> list[str]
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status (0, or 2 after one `error: ...` line on stderr)."""
-    try:
-        FLAGS.unparse_flags()
-        extra = FLAGS(sys.argv if argv is None else argv)[1:]
-        if extra or not FLAGS.manual_dir or not FLAGS.data_dir:
-            raise ConfigError("usage: python -m lbie_tf.cli.build_flowers --manual_dir=DIR --data_dir=DATA")
-        for line in build(FLAGS.manual_dir, FLAGS.data_dir, FLAGS.split_schemes):
-            print(line)
-    except (LbieError, flags.Error) as error:
-        print(f"error: {(str(error).splitlines() or [type(error).__name__])[0]}", file=sys.stderr)
-        return 2
-    return 0
+    return exit_status(_build_from_flags, sys.argv if argv is None else argv)
+
+
+def _build_from_flags(argv: list[str]) -> None:
+    FLAGS.unparse_flags()
+    extra = FLAGS(argv)[1:]
+    if extra or not FLAGS.manual_dir or not FLAGS.data_dir:
+        raise ConfigError("usage: python -m lbie_tf.cli.build_flowers --manual_dir=DIR --data_dir=DATA")
+    for line in build(FLAGS.manual_dir, FLAGS.data_dir, FLAGS.split_schemes):
+        print(line)
 
 
 if __name__ == "__main__":

@@ -48,6 +48,7 @@ import numpy as np  # noqa: E402
 from absl import flags  # noqa: E402
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
+from lbie_tf.cli import exit_status  # noqa: E402
 from lbie_tf.data import cosal_vocabulary  # noqa: E402
 from lbie_tf.errors import ConfigError, DataError, LbieError  # noqa: E402
 from lbie_tf.images import read_image, resize_labels, resize_to  # noqa: E402
@@ -331,12 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     Args:
         argv: the command line, program name first (default: `sys.argv`).
     """
-    try:
-        _main(sys.argv if argv is None else argv)
-    except (LbieError, flags.Error) as error:
-        print(f"error: {(str(error).splitlines() or [type(error).__name__])[0]}", file=sys.stderr)
-        return 2
-    return 0
+    return exit_status(_main, sys.argv if argv is None else argv)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
     lbie-summary --flagfile=configs/cosal_paper_t4.cfg
     lbie-summary --flagfile=configs/cosal_released_code.cfg --steps=2
+    lbie-summary --flagfile=configs/referit_paper.cfg
 
 Takes the same model flags as `train_segmentation.py` (other flags in the flagfile are accepted and ignored).
 """
@@ -21,6 +22,8 @@ from lbie_tf.errors import LbieError  # noqa: E402
 lbie_flags.define_cosal_flags()
 lbie_flags.define_segmenter_flags()
 lbie_flags.define_training_flags()
+lbie_flags.define_referit_flags()
+lbie_flags.define_dataset_flag()
 flags.adopt_module_key_flags(lbie_flags)
 
 
@@ -28,7 +31,13 @@ def _summary(argv) -> None:
     del argv
     from lbie_tf.models.segmenter import build_segmenter
 
-    model = build_segmenter(lbie_flags.segmenter_config_from_flags())
+    config = lbie_flags.segmenter_config_from_flags()
+    if config.text_encoder == "words":
+        from lbie_tf.data.referit_source import MAX_WORDS
+
+        model = build_segmenter(config, sentences=1, words=MAX_WORDS)
+    else:
+        model = build_segmenter(config)
     model.summary(expand_nested=True)
 
 

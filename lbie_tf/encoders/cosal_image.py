@@ -14,10 +14,13 @@ from __future__ import annotations
 import keras
 
 
-def cosal_paper_image_encoder(name: str = "image_encoder") -> keras.Sequential:
-    """The paper's six-layer CoSaL encoder: `[batch, H, W, 3]` → `[batch, H/8, W/8, 16]`."""
+def cosal_paper_image_encoder(width: int = 1, name: str = "image_encoder") -> keras.Sequential:
+    """The paper's six-layer CoSaL encoder: `[batch, H, W, 3]` → `[batch, H/8, W/8, 16 · width]`.
+
+    `width` multiplies every layer's channels (1 = the paper's 4, 4, 8, 8, 16, 16).
+    """
     layers = [keras.layers.Rescaling(1.0 / 255.0, offset=-0.5, name="rescale")]
-    for block, channels in enumerate((4, 8, 16), start=1):
+    for block, channels in enumerate((4 * width, 8 * width, 16 * width), start=1):
         for index in (1, 2):
             layers.append(keras.layers.Conv2D(channels, 3, padding="same", activation="relu",
                                               name=f"conv{block}_{index}"))

@@ -1,9 +1,15 @@
-"""Word-level text encoder for colorization captions: tokens `[batch, words]` → U `[batch, words, 2·units]`.
+"""Word-level text encoder: tokens `[batch, words]` → one feature vector per word, U `[batch, words, units']`.
 
-Word embedding (trainable, or frozen pretrained vectors) → bidirectional LSTM over the words, padding (id 0)
-masked; every word keeps its output (the concatenated forward and backward states), so that the fusion can
-attend over words (released colornet.py:162-202; paper §4.3 "biLSTM"). CoSaL captions (9 sentences × 3
-tokens) are given as one 27-word sequence.
+Word embedding → one LSTM over the words (optionally bidirectional) returning every word's output; this is
+what the fusion attends over (paper §3 "Language encoder"). Two uses:
+- ReferIt (paper §4.2, "an LSTM of 1,024 units"): tokens left-padded with id 0 as Hu et al. prepare them;
+  the padding runs through the LSTM (no mask there, which keeps the cuDNN kernel) and the last output, having
+  read every real word, is the expression summary of the no-attention baseline.
+- Colorization (paper §4.3 "biLSTM", released colornet.py:162-202): right-padded captions, bidirectional,
+  padding masked inside the LSTM (`mask_padding=True`), embedding drawn N(0, 1) or loaded from pretrained
+  vectors and frozen, the LSTM optionally frozen as in the released code. CoSaL captions (9 sentences × 3
+  tokens) are given as one 27-word sequence.
+In both, `text_mask(tokens)` is what the attention masks.
 """
 
 from __future__ import annotations
@@ -15,61 +21,80 @@ from lbie_tf.layers.composite import CompositeLayer
 
 
 @keras.saving.register_keras_serializable(package="lbie")
-class WordBiLSTMEncoder(CompositeLayer):
-    """Embedding + BiLSTM over a padded word sequence.
+class WordSequenceEncoder(CompositeLayer):
+    """Encodes a padded word sequence into one feature vector per word.
 
     Args:
-        vocab_size: number of word ids (0 = padding).
-        embedding_dim: word vector width.
-        units: LSTM units per direction.
-        embedding_trainable: train the embedding (False: frozen pretrained vectors, as the released code).
-        lstm_trainable: train the BiLSTM (False: the released code's frozen, pretrained BiLSTM).
-        unit_forget_bias: forget-gate bias initialised to 1 (Keras default) or 0 (released forget_bias 0).
-        **kwargs: base `keras.layers.Layer` arguments.
+        vocab_size: number of word ids (ReferIt: 8,803).
+        embedding_dim: word embedding width (Hu et al.: 1,000; colorization: 300).
+        units: LSTM units (per direction when bidirectional; paper ReferIt: 1,024, colorization 512).
+        bidirectional: run the LSTM in both directions and concatenate the outputs.
+        unit_forget_bias: add 1 to the LSTM forget-gate bias at initialisation (0: the released code).
+        pad_id: the padding word id, masked out by `text_mask`.
+        mask_padding: also mask padding inside the LSTM (Keras zeroes the masked outputs).
+        embedding_stddev: 0 = Keras' default U(−0.05, 0.05) embedding; > 0 = N(0, stddev²) (colorization: 1,
+            since with the small default different captions start as nearly identical LSTM inputs).
+        embedding_trainable: train the embedding (False: frozen pretrained vectors).
+        lstm_trainable: train the LSTM (False: the released colorization code's frozen, pretrained BiLSTM).
 
     Call arguments:
-        tokens: int `[batch, words]`, 0 = padding.
+        tokens: int `[batch, words]`.
 
     Returns:
-        `(features, mask)`: features `[batch, words, 2·units]` (U) and bool `[batch, words]`, True for words.
+        `(features, summary)`: features `[batch, words, units']` (U; units' = 2·units when bidirectional) and
+        the last word's output `[batch, units']`.
 
-    Reference: Chen et al., CVPR 2018, §3 "Language encoder" and §4.3.
+    Reference: paper §3 (language encoder), §4.2 (ReferIt) and §4.3 (colorization).
     """
 
-    def __init__(self, vocab_size, embedding_dim=300, units=512, embedding_trainable=True, lstm_trainable=True,
-                 unit_forget_bias=True, **kwargs):
+    def __init__(self, vocab_size, embedding_dim=1000, units=1024, bidirectional=False, unit_forget_bias=True,
+                 pad_id=0, mask_padding=False, embedding_stddev=0.0, embedding_trainable=True,
+                 lstm_trainable=True, **kwargs):
         super().__init__(**kwargs)
         self.vocab_size = int(vocab_size)
         self.embedding_dim = int(embedding_dim)
         self.units = int(units)
+        self.bidirectional = bool(bidirectional)
+        self.unit_forget_bias = bool(unit_forget_bias)
+        self.pad_id = int(pad_id)
+        self.mask_padding = bool(mask_padding)
+        self.embedding_stddev = float(embedding_stddev)
         self.embedding_trainable = bool(embedding_trainable)
         self.lstm_trainable = bool(lstm_trainable)
-        self.unit_forget_bias = bool(unit_forget_bias)
-        # N(0, 1) word vectors (Keras' default U(−0.05, 0.05) makes different captions nearly identical inputs to
-        # the LSTM at the start; pretrained vectors replace them anyway).
+        initializer = (keras.initializers.RandomNormal(stddev=self.embedding_stddev) if self.embedding_stddev
+                       else "uniform")
         self.embedding = keras.layers.Embedding(self.vocab_size, self.embedding_dim,
-                                                embeddings_initializer=keras.initializers.RandomNormal(stddev=1.0),
+                                                embeddings_initializer=initializer,
                                                 trainable=self.embedding_trainable, name="word_embedding")
-        self.bilstm = keras.layers.Bidirectional(
-            keras.layers.LSTM(self.units, return_sequences=True, unit_forget_bias=self.unit_forget_bias),
-            name="bilstm")
-        self.bilstm.trainable = self.lstm_trainable  # (the constructor argument does not reach the wrapped LSTMs)
+        lstm = keras.layers.LSTM(self.units, return_sequences=True, unit_forget_bias=self.unit_forget_bias,
+                                 name="word_lstm")
+        self.lstm = keras.layers.Bidirectional(lstm, name="word_bilstm") if self.bidirectional else lstm
+        self.lstm.trainable = self.lstm_trainable  # (a Bidirectional's argument does not reach its LSTMs)
+
+    @property
+    def output_units(self) -> int:
+        return self.units * (2 if self.bidirectional else 1)
+
+    def text_mask(self, tokens):
+        """bool `[batch, words]`: True for real words, False for padding."""
+        return ops.not_equal(tokens, self.pad_id)
 
     def build(self, tokens_shape):
         self.embedding.build(tuple(tokens_shape))
-        self.bilstm.build(tuple(tokens_shape) + (self.embedding_dim,))
-        self.built = True
+        self.lstm.build((None, tokens_shape[1], self.embedding_dim))
 
     def call(self, tokens):
-        mask = ops.not_equal(tokens, 0)
-        features = self.bilstm(self.embedding(tokens), mask=mask)
-        # Keras zeroes masked outputs of the LSTM; the attention masks them as well.
-        return features, mask
+        mask = self.text_mask(tokens) if self.mask_padding else None
+        features = self.lstm(self.embedding(tokens), mask=mask)
+        return features, features[:, -1]
 
     def compute_output_shape(self, tokens_shape):
-        return tuple(tokens_shape) + (2 * self.units,), tuple(tokens_shape)
+        batch, words = tokens_shape[0], tokens_shape[1]
+        return (batch, words, self.output_units), (batch, self.output_units)
 
     def get_config(self):
         return {**super().get_config(), "vocab_size": self.vocab_size, "embedding_dim": self.embedding_dim,
-                "units": self.units, "embedding_trainable": self.embedding_trainable,
-                "lstm_trainable": self.lstm_trainable, "unit_forget_bias": self.unit_forget_bias}
+                "units": self.units, "bidirectional": self.bidirectional,
+                "unit_forget_bias": self.unit_forget_bias, "pad_id": self.pad_id, "mask_padding": self.mask_padding,
+                "embedding_stddev": self.embedding_stddev, "embedding_trainable": self.embedding_trainable,
+                "lstm_trainable": self.lstm_trainable}

@@ -24,7 +24,7 @@ from lbie_tf.encoders.colorization_image import (
     colorization_image_encoder,
     colorization_kernel_initializer,
 )
-from lbie_tf.encoders.word_text import WordBiLSTMEncoder
+from lbie_tf.encoders.word_text import WordSequenceEncoder
 from lbie_tf.errors import ConfigError, DataError
 from lbie_tf.layers.fusion import RecurrentAttentiveFusion
 
@@ -47,6 +47,14 @@ def colorization_decoder(filters: int = 32, batch_norm_momentum: float = 0.9, in
     layers.append(keras.layers.Conv2D(2, 3, padding="same", activation="tanh", kernel_initializer=conv_init(),
                                       name="conv_ab"))
     return keras.Sequential(layers, name=name)
+
+
+def colorization_text_encoder(cfg: ColorizerConfig, lstm_trainable: bool = True) -> WordSequenceEncoder:
+    """The colorization BiLSTM over right-padded captions (padding masked, N(0, 1) embedding)."""
+    return WordSequenceEncoder(
+        cfg.vocab_size, embedding_dim=cfg.word_embedding_dim, units=cfg.text_units, bidirectional=True,
+        unit_forget_bias=cfg.unit_forget_bias, mask_padding=True, embedding_stddev=1.0,
+        embedding_trainable=cfg.word_embedding_trainable, lstm_trainable=lstm_trainable, name="text_encoder")
 
 
 @keras.saving.register_keras_serializable(package="lbie")
@@ -76,10 +84,7 @@ class LanguageColorizer(keras.Model):
             if cfg.vocab_size == 0:
                 raise ConfigError("--generator_vocab_size=0 means 'from the data': the data set's vocabulary size "
                                   "must be filled in before the model is built")
-            self.text_encoder = WordBiLSTMEncoder(
-                cfg.vocab_size, embedding_dim=cfg.word_embedding_dim, units=cfg.text_units,
-                embedding_trainable=cfg.word_embedding_trainable, lstm_trainable=cfg.text_trainable,
-                unit_forget_bias=cfg.unit_forget_bias, name="text_encoder")
+            self.text_encoder = colorization_text_encoder(cfg, lstm_trainable=cfg.text_trainable)
             self.fusion = colorization_fusion(cfg, name="fusion")
         self.decoder = colorization_decoder(cfg.filters, cfg.batch_norm_momentum, cfg.initializer)
 
@@ -92,7 +97,8 @@ class LanguageColorizer(keras.Model):
         features = self.image_encoder(ops.cast(inputs["gray"], "float32"), training=batch_statistics)
         outputs = {}
         if self.text_encoder is not None:
-            text, mask = self.text_encoder(inputs["tokens"])
+            text, _ = self.text_encoder(inputs["tokens"])
+            mask = self.text_encoder.text_mask(inputs["tokens"])
             fused = self.fusion(features, text, text_mask=mask)
             features = fused["step_outputs"][:, -1]
             outputs.update(text_features=text, text_mask=mask, attention=fused["attention"])

@@ -17,8 +17,7 @@ import numpy as np
 from keras import ops
 
 from lbie_tf.config import ColorizerConfig, DiscriminatorConfig
-from lbie_tf.encoders.word_text import WordBiLSTMEncoder
-from lbie_tf.models.colorizer import colorization_fusion
+from lbie_tf.models.colorizer import colorization_fusion, colorization_text_encoder
 
 
 def _patch_conv(channels: int, stride: int, label: str) -> keras.Sequential:
@@ -74,10 +73,7 @@ class TextPatchDiscriminator(keras.Model):
             self.merger = colorization_fusion(
                 ColorizerConfig(**{**gen.to_dict(), "steps": 1, "fusion_units": cfg.merger_units}), name="merger")
         if cfg.text == "own":
-            self.text_encoder = WordBiLSTMEncoder(
-                gen.vocab_size, embedding_dim=gen.word_embedding_dim, units=gen.text_units,
-                embedding_trainable=gen.word_embedding_trainable, unit_forget_bias=gen.unit_forget_bias,
-                name="text_encoder")
+            self.text_encoder = colorization_text_encoder(gen)
         self.patch_logits = _patch_conv(1, 1, "patch_logits")
 
     def dummy_inputs(self, batch: int = 1, size: int = 32, words: int = 4) -> dict:
@@ -97,7 +93,8 @@ class TextPatchDiscriminator(keras.Model):
         if self.merger is not None:
             x = self.text_conv(x)
             if self.text_encoder is not None:
-                text, mask = self.text_encoder(inputs["tokens"])
+                text, _ = self.text_encoder(inputs["tokens"])
+                mask = self.text_encoder.text_mask(inputs["tokens"])
             else:
                 text, mask = inputs["text_features"], inputs["text_mask"]
             x = self.merger(x, text, text_mask=mask)["step_outputs"][:, 0]

@@ -4,6 +4,9 @@
   of kernel 2f, stride f (f = H/M; k16 s8 for CoSaL) initialised to bilinear interpolation.
 - `released` (CoSaL/net.py `build_decoder_colornet`): BN + ReLU on the fused map, then per doubling a 4×4
   stride-2 transposed conv and 3×3 convs, BatchNorm at the end of each stage, and a final 3×3 conv.
+
+Either can be followed by `image_refinement` (`--image_skip`, ours): a residual correction of the logits
+computed at full resolution from the logits and the input image.
 """
 
 from __future__ import annotations
@@ -21,6 +24,15 @@ def paper_segmentation_decoder(num_outputs: int, upsampling_factor: int, classif
         keras.layers.Conv2D(num_outputs, 1, name="classifier_2"),
         BilinearUpsampling(num_outputs, kernel_size=2 * upsampling_factor, strides=upsampling_factor,
                            name="bilinear_upsampling"),
+    ], name=name)
+
+
+def image_refinement(num_outputs: int, units: int = 16, name: str = "image_refinement") -> keras.Sequential:
+    """Two 3×3 convs: `[b, H, W, C + 3]` (logits and the image scaled to [-0.5, 0.5]) → `[b, H, W, C]`, a
+    correction added to the logits. The last conv starts at zero, so training starts from the plain decoder."""
+    return keras.Sequential([
+        keras.layers.Conv2D(units, 3, padding="same", activation="relu", name="refine_1"),
+        keras.layers.Conv2D(num_outputs, 3, padding="same", kernel_initializer="zeros", name="refine_2"),
     ], name=name)
 
 

@@ -2,7 +2,9 @@
 
 `LanguageSegmenter(config)` is one Keras model for every segmentation preset (`SegmenterConfig` names the
 paper-vs-code choices). Inputs are a dict `{"image": [batch, H, W, 3] pixels in [0, 255],
-"tokens": int [batch, sentences, words]}`.
+"tokens": int [batch, sentences, words]}` (CoSaL captions, `text_encoder="sentences"`) or
+`{"image": ..., "tokens": int [batch, words]}` (ReferIt expressions, `text_encoder="words"`). With
+`num_classes=1` the model is a binary segmenter: one logit per pixel, object where it is ≥ 0.
 
 - `model(inputs)` is inference as in Algorithm 1: every region keeps the fused output of its first stop and
   the decoder runs once; it returns the logits, each region's stop step, the stop distribution and the
@@ -21,14 +23,14 @@ from keras import ops
 from lbie_tf.config import SegmenterConfig
 from lbie_tf.encoders.cosal_image import cosal_paper_image_encoder, cosal_released_image_encoder
 from lbie_tf.encoders.sentence_text import SentenceHierarchyEncoder
+from lbie_tf.encoders.vgg16 import vgg16_image_encoder
+from lbie_tf.encoders.word_text import WordSequenceEncoder
 from lbie_tf.errors import DataError
 from lbie_tf.layers import termination
 from lbie_tf.layers.fusion import RecurrentAttentiveFusion, select_steps
-from lbie_tf.models.segmentation_decoders import paper_segmentation_decoder, released_segmentation_decoder
+from lbie_tf.models.segmentation_decoders import (image_refinement, paper_segmentation_decoder,
+                                                   released_segmentation_decoder)
 
-# Downsampling factor of each image encoder (input pixels per region side).
-ENCODER_STRIDE = {"cosal_paper": 8, "cosal_released": 16}
-ENCODER_CHANNELS = {"cosal_paper": 16, "cosal_released": 128}
 
 
 @keras.saving.register_keras_serializable(package="lbie")
@@ -37,11 +39,12 @@ class LanguageSegmenter(keras.Model):
 
     Args:
         config: a `SegmenterConfig` or its `to_dict()`.
-        sentences, words: caption shape `[sentences, words]` the model is built for (CoSaL: 9 × 3).
+        sentences, words: caption shape `[sentences, words]` the model is built for (CoSaL: 9 × 3); a
+            word-level model (`text_encoder="words"`) takes `[words]` tokens and ignores `sentences`.
 
     Call arguments:
         inputs: dict with `image` `[batch, H, W, 3]` (pixel values 0..255, any numeric dtype) and `tokens`
-            int `[batch, sentences, words]`.
+            int `[batch, sentences, words]` (or `[batch, words]` for a word-level model).
         training: whether BatchNorm layers (released preset) use batch statistics.
 
     Returns (from `call`): dict with
@@ -49,7 +52,8 @@ class LanguageSegmenter(keras.Model):
         `stop_step` int32 `[batch, m, n]` (0-based; regions are encoder cells, or pixels when the gate
             comes from the decoder),
         `stop_probabilities` `[batch, T, m, n]` (β),
-        `attention` `[batch, T, M, N, sentences]` (zeros when `attention` is off).
+        `attention` `[batch, T, M, N, items]` over the sentences (or words of a word-level model); zeros
+            when `attention` is off.
     """
 
     def __init__(self, config, sentences: int = 9, words: int = 3, **kwargs):
@@ -59,13 +63,21 @@ class LanguageSegmenter(keras.Model):
         self.words = words
         cfg = self.config
         if cfg.image_encoder == "cosal_paper":
-            self.image_encoder = cosal_paper_image_encoder()
-        else:
+            self.image_encoder = cosal_paper_image_encoder(cfg.encoder_width)
+        elif cfg.image_encoder == "cosal_released":
             self.image_encoder = cosal_released_image_encoder(cfg.batch_norm_momentum)
-        self.text_encoder = SentenceHierarchyEncoder(
-            cfg.vocab_size, embedding_dim=cfg.word_embedding_dim, sentence_units=cfg.sentence_units,
-            bidirectional=cfg.sentence_bidirectional, paragraph_units=cfg.paragraph_units,
-            unit_forget_bias=cfg.unit_forget_bias, name="text_encoder")
+        else:
+            self.image_encoder = vgg16_image_encoder(cfg.image_size, cfg.vgg_blocks)
+        if cfg.text_encoder == "sentences":
+            self.text_encoder = SentenceHierarchyEncoder(
+                cfg.vocab_size, embedding_dim=cfg.word_embedding_dim, sentence_units=cfg.sentence_units,
+                bidirectional=cfg.sentence_bidirectional, paragraph_units=cfg.paragraph_units,
+                unit_forget_bias=cfg.unit_forget_bias, name="text_encoder")
+        else:
+            self.text_encoder = WordSequenceEncoder(
+                cfg.vocab_size, embedding_dim=cfg.word_embedding_dim, units=cfg.sentence_units,
+                bidirectional=cfg.sentence_bidirectional, unit_forget_bias=cfg.unit_forget_bias,
+                name="text_encoder")
         self.fusion = RecurrentAttentiveFusion(
             steps=cfg.steps, units=cfg.fusion_units, attention_units=cfg.attention_units,
             attention_score=cfg.attention_score, use_attention=cfg.attention,
@@ -73,12 +85,13 @@ class LanguageSegmenter(keras.Model):
             output_projection=cfg.output_projection, gate_bias_init=cfg.gate_bias_init,
             gate_source=cfg.gate_source, name="fusion")
         outputs = cfg.num_classes + (1 if cfg.gate_source == "decoder" else 0)
-        stride = ENCODER_STRIDE[cfg.image_encoder]
+        stride = cfg.encoder_stride
         if cfg.decoder == "paper":
             self.decoder = paper_segmentation_decoder(outputs, stride, cfg.classifier_units)
         else:
             self.decoder = released_segmentation_decoder(outputs, int(np.log2(stride)), cfg.fusion_units,
                                                          cfg.batch_norm_momentum)
+        self.refinement = image_refinement(outputs, cfg.classifier_units) if cfg.image_skip else None
 
     # ----------------------------------------------------------------------------------------------
     @property
@@ -89,17 +102,22 @@ class LanguageSegmenter(keras.Model):
     @property
     def regions(self) -> int:
         """Regions per side of the fused map (M = N)."""
-        return self.config.image_size // ENCODER_STRIDE[self.config.image_encoder]
+        return self.config.image_size // self.config.encoder_stride
+
+    @property
+    def token_shape(self) -> tuple:
+        """Shape of one example's tokens: `(sentences, words)`, or `(words,)` for a word-level model."""
+        return (self.words,) if self.config.text_encoder == "words" else (self.sentences, self.words)
 
     def dummy_inputs(self, batch: int = 1) -> dict:
         """Zero inputs of the right shapes, used to build the model."""
         size = self.config.image_size
         return {"image": np.zeros((batch, size, size, 3), np.float32),
-                "tokens": np.zeros((batch, self.sentences, self.words), np.int32)}
+                "tokens": np.zeros((batch,) + self.token_shape, np.int32)}
 
     def check_inputs(self, inputs: dict) -> None:
         """Raise `DataError` (one line) when concrete inputs do not fit this model."""
-        check_segmenter_inputs(inputs, self.config, self.sentences, self.words)
+        check_segmenter_inputs(inputs, self.config, self.token_shape)
 
     # ----------------------------------------------------------------------------------------------
     def encode_image(self, image, training=False):
@@ -110,7 +128,8 @@ class LanguageSegmenter(keras.Model):
         """Text encoder + fusion on image features: dict `step_outputs` `[b,T,M,N,D]`, `attention` and
         (state gates) `gate_logits` `[b,T,M,N]`."""
         text, summary = self.text_encoder(tokens)
-        return self.fusion(features, text, text_summary=summary)
+        mask = self.text_encoder.text_mask(tokens) if self.config.text_encoder == "words" else None
+        return self.fusion(features, text, text_mask=mask, text_summary=summary)
 
     def fuse(self, inputs: dict, training=False) -> dict:
         """Encoders + fusion, as `fuse_features` but from the raw inputs."""
@@ -122,14 +141,23 @@ class LanguageSegmenter(keras.Model):
         encoder = {id(v) for v in self.image_encoder.trainable_variables}
         return [v for v in self.trainable_variables if id(v) not in encoder]
 
-    def decode(self, fused, training=False):
-        """`[batch, M, N, D]` → `[batch, H, W, outputs]`."""
-        return self.decoder(fused, training=training)
+    def decode(self, fused, image=None, training=False):
+        """`[batch, M, N, D]` → `[batch, H, W, outputs]`; `image` `[batch, H, W, 3]` (pixels) is needed
+        with `image_skip`."""
+        logits = self.decoder(fused, training=training)
+        if self.refinement is None:
+            return logits
+        if image is None:
+            raise ValueError("a model with image_skip decodes with the input image: pass image=")
+        pixels = ops.cast(image, logits.dtype) / 255.0 - 0.5
+        return logits + self.refinement(ops.concatenate([logits, pixels], axis=-1), training=training)
 
-    def decode_steps(self, step_outputs, training=False):
+    def decode_steps(self, step_outputs, image=None, training=False):
         """`[batch, T, M, N, D]` → `[batch, T, H, W, outputs]` (all steps through the decoder at once)."""
         steps, m, n, d = step_outputs.shape[1:]
-        decoded = self.decode(ops.reshape(step_outputs, (-1, m, n, d)), training=training)
+        if image is not None:
+            image = ops.reshape(ops.repeat(image[:, None], steps, axis=1), (-1,) + tuple(image.shape[1:]))
+        decoded = self.decode(ops.reshape(step_outputs, (-1, m, n, d)), image, training=training)
         return ops.reshape(decoded, (-1, steps) + tuple(decoded.shape[1:]))
 
     def _stop(self, gate_logits):
@@ -145,24 +173,25 @@ class LanguageSegmenter(keras.Model):
         fused = self.fuse(inputs, training=training)
         if self.config.gate_source == "state":
             index, one_hot, beta = self._stop(fused["gate_logits"])
-            logits = self.decode(select_steps(fused["step_outputs"], one_hot), training=training)
+            logits = self.decode(select_steps(fused["step_outputs"], one_hot), inputs["image"], training=training)
         else:
-            decoded = self.decode_steps(fused["step_outputs"], training=training)
+            decoded = self.decode_steps(fused["step_outputs"], inputs["image"], training=training)
             index, one_hot, beta = self._stop(decoded[..., 0])
             logits = ops.sum(one_hot[..., None] * decoded[..., 1:], axis=1)
         return {"logits": logits, "stop_step": index, "stop_probabilities": beta,
                 "attention": self._attention(fused, inputs)}
 
     def _attention(self, fused: dict, inputs: dict):
-        """Per-step attention `[batch, T, M, N, sentences]`; zeros for the no-attention baseline."""
+        """Per-step attention `[batch, T, M, N, items]`; zeros for the no-attention baseline."""
         if "attention" in fused:
             return fused["attention"]
         outputs = fused["step_outputs"]
-        return ops.zeros(tuple(ops.shape(outputs)[:4]) + (self.sentences,), dtype=outputs.dtype)
+        return ops.zeros(tuple(ops.shape(outputs)[:4]) + (self.token_shape[0],), dtype=outputs.dtype)
 
     def step_logits(self, inputs, training=False):
         """Class logits of every step, `[batch, T, H, W, num_classes]` (per-step predictions)."""
-        decoded = self.decode_steps(self.fuse(inputs, training=training)["step_outputs"], training=training)
+        decoded = self.decode_steps(self.fuse(inputs, training=training)["step_outputs"], inputs["image"],
+                                    training=training)
         return decoded[..., 1:] if self.config.gate_source == "decoder" else decoded
 
     def train_outputs(self, inputs, mode: str, temperature=None, uniform_noise=None, hard: bool = False,
@@ -170,10 +199,10 @@ class LanguageSegmenter(keras.Model):
         """Training forward pass for one termination-training mode (see `train_outputs_from_features`)."""
         features = self.encode_image(inputs["image"], training=training)
         return self.train_outputs_from_features(features, inputs["tokens"], mode, temperature, uniform_noise,
-                                                hard, training)
+                                                hard, training, image=inputs["image"])
 
     def train_outputs_from_features(self, features, tokens, mode: str, temperature=None, uniform_noise=None,
-                                    hard: bool = False, training=True) -> dict:
+                                    hard: bool = False, training=True, image=None) -> dict:
         """Training forward pass for one termination-training mode, from the image features on.
 
         Args:
@@ -185,6 +214,7 @@ class LanguageSegmenter(keras.Model):
             uniform_noise: `[batch, T, M, N]` in (0, 1), the per-region randomness of "gumbel" and
                 "reinforce" (made by the caller so that it does not depend on how a batch is split).
             hard: straight-through Gumbel samples.
+            image: the input pixels `[batch, H, W, 3]`, needed with `image_skip`.
 
         Returns:
             dict with `log_stop_probs` (log β at region resolution, `[batch, T, m, n]`) and either `logits`
@@ -196,21 +226,21 @@ class LanguageSegmenter(keras.Model):
             if mode != "marginal":
                 raise ValueError("gate_source='decoder' (the released code) supports only "
                                  "--termination_training=marginal")
-            decoded = self.decode_steps(fused["step_outputs"], training=training)
+            decoded = self.decode_steps(fused["step_outputs"], image, training=training)
             log_beta = termination.stop_log_probs(decoded[..., 0], final_step=self.config.final_step)
             return {"log_stop_probs": log_beta, "step_logits": decoded[..., 1:]}
         log_beta = termination.stop_log_probs(fused["gate_logits"], final_step=self.config.final_step)
         if mode == "marginal":
             return {"log_stop_probs": log_beta,
-                    "step_logits": self.decode_steps(fused["step_outputs"], training=training)}
+                    "step_logits": self.decode_steps(fused["step_outputs"], image, training=training)}
         if mode == "gumbel":
             weights = termination.gumbel_softmax(log_beta, temperature, uniform_noise, hard=hard)
             return {"log_stop_probs": log_beta,
-                    "logits": self.decode(select_steps(fused["step_outputs"], weights), training=training)}
+                    "logits": self.decode(select_steps(fused["step_outputs"], weights), image, training=training)}
         if mode == "reinforce":
             sample = termination.sample_stop_steps(log_beta, uniform_noise)
             return {"log_stop_probs": log_beta, "stop_sample": sample,
-                    "logits": self.decode(select_steps(fused["step_outputs"], sample), training=training)}
+                    "logits": self.decode(select_steps(fused["step_outputs"], sample), image, training=training)}
         raise ValueError(f"unknown termination training mode {mode!r}")
 
     def get_config(self):
@@ -225,7 +255,7 @@ def build_segmenter(config: SegmenterConfig, sentences: int = 9, words: int = 3)
     return model
 
 
-def check_segmenter_inputs(inputs: dict, config: SegmenterConfig, sentences: int, words: int) -> None:
+def check_segmenter_inputs(inputs: dict, config: SegmenterConfig, token_shape: tuple) -> None:
     """Validate concrete (numpy / eager) inputs; raise `DataError` with a one-line message."""
     for key in ("image", "tokens"):
         if key not in inputs:
@@ -237,9 +267,11 @@ def check_segmenter_inputs(inputs: dict, config: SegmenterConfig, sentences: int
                         f"RGB pixel values (resize the image and convert it to RGB)")
     if not np.issubdtype(image.dtype, np.number) or not np.all(np.isfinite(image)):
         raise DataError("image holds non-numeric or non-finite values; give pixel values in [0, 255]")
-    if tokens.ndim != 3 or tokens.shape[1:] != (sentences, words):
+    if tokens.shape[1:] != tuple(token_shape):
+        what = (f"{token_shape[0]} sentences of {token_shape[1]} words" if len(token_shape) == 2
+                else f"{token_shape[0]} words")
         raise DataError(f"caption tokens have shape {list(tokens.shape)}; this model needs "
-                        f"[batch, {sentences}, {words}] ({sentences} sentences of {words} words)")
+                        f"[batch, {', '.join(map(str, token_shape))}] ({what})")
     if not np.issubdtype(tokens.dtype, np.integer):
         raise DataError(f"caption tokens must be integer word ids, got dtype {tokens.dtype}")
     if tokens.shape[0] != image.shape[0]:

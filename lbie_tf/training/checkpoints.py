@@ -108,7 +108,9 @@ class AtomicCheckpointManager:
             return None
         path = os.path.join(self._step_dir(step), _PREFIX)
         try:
-            self.checkpoint.read(path).assert_existing_objects_matched()
+            # Objects of the checkpoint that `checkpoint` does not hold (an optimizer, when only a model is
+            # loaded for inference) are fine: expect_partial() keeps TensorFlow from warning about them.
+            self.checkpoint.read(path).assert_existing_objects_matched().expect_partial()
         except (ValueError, AssertionError, tf.errors.InvalidArgumentError) as e:
             raise IncompatibleCheckpointError(
                 f"model_dir {self.directory} holds a checkpoint (step {step}) that does not fit this model "

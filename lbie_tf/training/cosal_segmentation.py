@@ -5,6 +5,7 @@ Used by `train_segmentation.py`, `make demo`, the benchmarks and the tests, so t
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 
 import numpy as np
@@ -36,6 +37,11 @@ def test_batches(data: cosal.CosalConfig, batch_size: int) -> tf.data.Dataset:
     return cosal.test_dataset(data, batch_size).map(segmentation_view)
 
 
+def curve_batches(data: cosal.CosalConfig, size: int, batch_size: int) -> tf.data.Dataset:
+    """The first `size` test examples (at most the whole test split), batched: the learning-curve stream."""
+    return test_batches(dataclasses.replace(data, test_size=min(size, data.test_size)), batch_size)
+
+
 def preview_examples(data: cosal.CosalConfig, count: int = 4) -> dict:
     """The first `count` test examples in the segmentation view, as numpy arrays (fixed images for
     summaries and figures)."""
@@ -65,6 +71,8 @@ def make_trainer(model: SegmenterConfig, training: TrainingConfig, data: cosal.C
         task, training, strategy, model_dir,
         train_dataset=lambda start: train_batches(data, training.batch_size, start),
         eval_dataset=(lambda: test_batches(data, eval_batch_size)) if data.test_size else None,
+        curve_dataset=(lambda: curve_batches(data, training.curve_eval_size, eval_batch_size))
+        if data.test_size and training.eval_every else None,
         preview_examples=preview_examples(data, previews) if previews else None,
         log=log, progress_stream=progress_stream)
 

@@ -14,6 +14,10 @@ through the small `Task` interface below; `Trainer.run()` does the rest:
    loss, writes TensorBoard scalars and images, shows a progress bar, and checkpoints atomically every
    `checkpoint_every` steps and at exit (also on Ctrl-C);
 4. evaluates on the held-out stream and writes the report as JSON beside the checkpoints.
+
+Learning curves: with `eval_every > 0` the loop also evaluates every `eval_every` steps on a small held-out
+stream and appends a row to `curve.jsonl`; the training wall time (evaluation excluded) is checkpointed with
+the step, so curves and the `train_seconds` budget continue exactly across resumed runs.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from lbie_tf.training.strategy import jit_compile_supported
 from lbie_tf.training.summaries import SummaryWriter
 
 EVAL_RESULTS_FILE = "eval_results.json"
+CURVE_FILE = "curve.jsonl"
 
 
 class Task(Protocol):
@@ -81,6 +86,8 @@ class Trainer:
         model_dir: checkpoints, TensorBoard logs and the evaluation report go here.
         train_dataset: `start_step -> tf.data.Dataset` of global batches from that step on (endless).
         eval_dataset: `() -> tf.data.Dataset` (finite) for the final evaluation, or None.
+        curve_dataset: `() -> tf.data.Dataset` (finite, small) for the learning-curve points every
+            `config.eval_every` steps, or None.
         preview_examples: a few fixed examples (dict of arrays) for image summaries, or None.
         log: where one-line messages go.
         progress_stream: where the progress bar goes (None: no progress bar).
@@ -88,7 +95,8 @@ class Trainer:
 
     def __init__(self, task: Task, config: TrainingConfig, strategy: tf.distribute.Strategy, model_dir: str,
                  train_dataset: Callable[[int], tf.data.Dataset],
-                 eval_dataset: Callable[[], tf.data.Dataset] | None = None, preview_examples: dict | None = None,
+                 eval_dataset: Callable[[], tf.data.Dataset] | None = None,
+                 curve_dataset: Callable[[], tf.data.Dataset] | None = None, preview_examples: dict | None = None,
                  log: Callable[[str], None] = print, progress_stream=sys.stderr):
         self.task = task
         self.config = config
@@ -96,6 +104,7 @@ class Trainer:
         self.model_dir = model_dir
         self.train_dataset = train_dataset
         self.eval_dataset = eval_dataset
+        self.curve_dataset = curve_dataset
         self.preview_examples = preview_examples
         self.log = log
         self.progress_stream = progress_stream
@@ -103,7 +112,9 @@ class Trainer:
         with strategy.scope():
             task.build(self.jit_compile)
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
-        checkpoint = tf.train.Checkpoint(step=self.step, **task.checkpoint_objects())
+            self.train_seconds = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="train_seconds")
+        checkpoint = tf.train.Checkpoint(step=self.step, train_seconds=self.train_seconds,
+                                         **task.checkpoint_objects())
         self.checkpoints = AtomicCheckpointManager(checkpoint, model_dir, max_to_keep=3)
 
     # ----------------------------------------------------------------------------------------------
@@ -112,9 +123,11 @@ class Trainer:
         os.makedirs(self.model_dir, exist_ok=True)
         if self.checkpoints.latest_step() is None:
             write_run_config(self.model_dir, self.task.run_config())
+            _truncate_curve(self.model_dir, 0)
             return 0
         check_run_config(self.model_dir, self.task.run_config())
         step = self.checkpoints.restore_latest()
+        _truncate_curve(self.model_dir, step)
         self.log(f"resumed from {self.model_dir} at step {step}")
         return int(step)
 
@@ -134,19 +147,22 @@ class Trainer:
 
         return step_fn
 
-    def run(self, time_limit_s: float | None = None) -> dict | None:
-        """Train to `config.train_steps` (or until `time_limit_s` seconds of training have passed, then
-        checkpoint), then evaluate; returns the evaluation report (or None)."""
+    def budget_spent(self) -> bool:
+        """Whether the `train_seconds` budget (if any) is used up."""
+        return 0 < self.config.train_seconds <= float(self.train_seconds.numpy())
+
+    def run(self) -> dict | None:
+        """Train to `config.train_steps` (or the `train_seconds` budget), then evaluate; returns the
+        evaluation report (or None)."""
         start = self.restore()
         total = self.config.train_steps
         writer = SummaryWriter(os.path.join(self.model_dir, "train"))
-        if start < total:
-            deadline = None if time_limit_s is None else time.monotonic() + time_limit_s
-            self._train(start, total, writer, deadline)
+        if start < total and not self.budget_spent():
+            self._train(start, total, writer)
         report = None
         if self.eval_dataset is not None:
             report = self.task.evaluate(self.eval_dataset())
-            report["step"] = int(self.step.numpy())
+            report.update(self._position())
             with open(os.path.join(self.model_dir, EVAL_RESULTS_FILE), "w", encoding="utf-8") as f:
                 json.dump(report, f, indent=2, sort_keys=True)
             writer.scalars(int(self.step.numpy()), {f"eval/{k}": v for k, v in report.items()
@@ -154,7 +170,22 @@ class Trainer:
         writer.flush()
         return report
 
-    def _train(self, start: int, total: int, writer: SummaryWriter, deadline: float | None = None) -> None:
+    def _position(self) -> dict:
+        """Where training stands: step, images seen, training seconds so far."""
+        step = int(self.step.numpy())
+        return {"step": step, "images_seen": step * self.config.batch_size,
+                "train_seconds": round(float(self.train_seconds.numpy()), 3)}
+
+    def _curve_point(self, writer: SummaryWriter) -> None:
+        """Evaluate on the curve stream and append a row of scalars to `curve.jsonl`."""
+        report = self.task.evaluate(self.curve_dataset())
+        row = self._position()
+        row.update({k: v for k, v in report.items() if isinstance(v, (int, float)) and k not in row})
+        with open(os.path.join(self.model_dir, CURVE_FILE), "a", encoding="utf-8") as f:
+            f.write(json.dumps(row, sort_keys=True) + "\n")
+        writer.scalars(row["step"], {f"curve/{k}": v for k, v in row.items() if k != "step"})
+
+    def _train(self, start: int, total: int, writer: SummaryWriter) -> None:
         dataset = self.strategy.experimental_distribute_dataset(self.train_dataset(start))
         step_fn = self.compiled_step()
         progress = (ProgressBar(total, self.config.batch_size, stream=self.progress_stream)
@@ -162,12 +193,17 @@ class Trainer:
         last_saved = start
         step = start
         interval: dict = {}
+        curve_every = self.config.eval_every if self.curve_dataset is not None else 0
+        clock = time.perf_counter()
         try:
             for batch in dataset:
-                if step >= total or (deadline is not None and time.monotonic() > deadline):
+                if step >= total or self.budget_spent():
                     break
                 reduced = {k: v.numpy() for k, v in step_fn(batch).items()}
                 step += 1
+                now = time.perf_counter()
+                self.train_seconds.assign_add(now - clock)
+                clock = now
                 if not math.isfinite(float(reduced["loss"])):
                     terms = ", ".join(f"{name} {float(value)}" for name, value in reduced.items()
                                       if np.ndim(value) == 0 and name != "loss" and not math.isfinite(float(value)))
@@ -191,6 +227,9 @@ class Trainer:
                 if step % self.config.checkpoint_every == 0:
                     self.checkpoints.save(step)
                     last_saved = step
+                if curve_every and step % curve_every == 0:
+                    self._curve_point(writer)
+                    clock = time.perf_counter()  # curve evaluation is not training time
         except NonFiniteLossError:
             raise
         except BaseException:
@@ -205,6 +244,18 @@ class Trainer:
             self.checkpoints.save(step)
 
 
+def _truncate_curve(model_dir: str, step: int) -> None:
+    """Drop learning-curve rows past `step` (written after the checkpoint a run resumes from: the resumed run
+    writes them again)."""
+    path = os.path.join(model_dir, CURVE_FILE)
+    if not os.path.exists(path):
+        return
+    with open(path, encoding="utf-8") as f:
+        rows = [line for line in f if line.strip() and json.loads(line)["step"] <= step]
+    with open(path, "w", encoding="utf-8") as f:
+        f.writelines(rows)
+
+
 def _accumulate(interval: dict, reduced: dict) -> None:
     interval["__count"] = interval.get("__count", 0) + 1
     for name, value in reduced.items():
@@ -215,3 +266,13 @@ def _mean_interval(interval: dict) -> dict:
     """Per-step means of scalar results; additive arrays (confusion matrices) stay summed."""
     count = interval.pop("__count", 1)
     return {name: (value / count if np.ndim(value) == 0 else value) for name, value in interval.items()}
+
+
+def learning_rate_schedule(config: TrainingConfig):
+    """The optimizer's learning rate: a constant, or a `keras` cosine decay to 0 at `config.train_steps`
+    (counted in optimizer updates, so it resumes with the optimizer's checkpointed iteration counter)."""
+    if config.learning_rate_schedule == "cosine":
+        import keras
+
+        return keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=config.train_steps)
+    return config.learning_rate

@@ -22,6 +22,7 @@ from lbie_tf.layers.termination import GumbelTemperatureSchedule
 from lbie_tf.metrics import ConfusionMatrix, confusion_matrix_batch, iou_from_confusion, segmentation_report
 from lbie_tf.models.segmenter import build_segmenter
 from lbie_tf.training.checkpoints import RUN_CONFIG_FILE, AtomicCheckpointManager
+from lbie_tf.training.loop import learning_rate_schedule
 from lbie_tf.visualize import colorize_labels, stop_step_image
 
 # Stream of the random-hash noise used by termination training (the data generator uses other streams).
@@ -29,13 +30,15 @@ NOISE_STREAM = 7
 
 
 class SegmentationTask:
-    """Trains and evaluates a `LanguageSegmenter`.
+    """Trains and evaluates a `LanguageSegmenter` (multi-class, or binary with `num_classes=1`: labels 0/1,
+    two classes in confusion matrices and images).
 
     Args:
         model_config: the `SegmenterConfig`.
-        training: the `TrainingConfig` (termination mode, Gumbel schedule, optimiser, pixel weights, seed).
-        class_names: one name per class for the per-class IoU report.
-        palette: uint8 `[num_classes, 3]` colours for prediction images.
+        training: the `TrainingConfig` (termination mode, Gumbel schedule, optimiser, pixel weights, weight
+            decay, mixed precision, seed).
+        class_names: one name per label class for the per-class IoU report.
+        palette: uint8 `[label classes, 3]` colours for prediction images.
         sentences, words: caption shape.
     """
 
@@ -57,13 +60,21 @@ class SegmentationTask:
     def build(self, jit_compile: bool) -> None:
         keras.utils.set_random_seed(self.training.seed)
         self.model = build_segmenter(self.model_config, self.sentences, self.words)
-        self.optimizer = keras.optimizers.Adam(self.training.learning_rate, beta_1=self.training.adam_beta_1)
+        self.optimizer = keras.optimizers.Adam(learning_rate_schedule(self.training),
+                                               beta_1=self.training.adam_beta_1)
+        if self.training.mixed_precision:  # dynamic loss scaling; the float16 policy is set by the caller
+            self.optimizer = keras.optimizers.LossScaleOptimizer(self.optimizer)
         self.optimizer.build(self.model.trainable_variables)
         self.jit_compile = jit_compile
         # A nested tf.function only where XLA compiles it: under MirroredStrategy (no XLA) the head may
         # synchronise replicas (REINFORCE baseline), which a nested tf.function cannot.
         self._head_step = (tf.function(self._head_gradients, jit_compile=True) if jit_compile
                            else self._head_gradients)
+
+    @property
+    def label_classes(self) -> int:
+        """Classes of the label maps: `num_classes`, or 2 (rest, object) for a binary segmenter."""
+        return max(self.model_config.num_classes, 2)
 
     def run_config(self) -> dict:
         return {"model": self.model_config.to_dict(), "sentences": self.sentences, "words": self.words}
@@ -86,16 +97,36 @@ class SegmentationTask:
         with tf.GradientTape() as tape:
             features = self.model.encode_image(batch["image"], training=True)
         results = self._head_step(features, batch["tokens"], tf.cast(batch["labels"], tf.int32),
-                                  batch["example_id"], step, global_batch_size)
+                                  batch["example_id"], step, global_batch_size, batch["image"])
         encoder_variables = self.model.image_encoder.trainable_variables
         encoder_gradients = tape.gradient(features, encoder_variables,
                                           output_gradients=results.pop("feature_gradients"))
-        head_gradients = results.pop("head_gradients")
-        self.optimizer.apply_gradients(zip(encoder_gradients + head_gradients,
-                                           encoder_variables + self.model.head_variables))
+        variables = encoder_variables + self.model.head_variables
+        gradients = encoder_gradients + results.pop("head_gradients")
+        if self.training.weight_decay:
+            gradients, results["weight_penalty"] = self._add_weight_decay(gradients, variables)
+            results["loss"] += results["weight_penalty"]
+        self.optimizer.apply_gradients(zip(gradients, variables))
         return results
 
-    def _head_gradients(self, features, tokens, labels, example_ids, step, global_batch_size: int) -> dict:
+    def _add_weight_decay(self, gradients: list, variables: list):
+        """L2 regularisation λ/2 · Σ‖W‖² over kernels and embeddings (variables of rank ≥ 2): its gradient
+        λW is added to the (loss-scaled) gradients. Each replica adds 1/replicas of it, since the optimizer
+        sums the replicas' gradients; the penalty is returned the same way, to be summed over replicas."""
+        replicas = tf.distribute.get_replica_context().num_replicas_in_sync
+        decay = self.training.weight_decay / replicas
+        penalty = tf.constant(0.0)
+        decayed = []
+        for gradient, variable in zip(gradients, variables):
+            if len(variable.shape) >= 2:
+                value = tf.cast(variable, tf.float32)
+                penalty += 0.5 * decay * tf.reduce_sum(tf.square(value))
+                gradient = gradient + tf.cast(self.optimizer.scale_loss(decay * value), gradient.dtype)
+            decayed.append(gradient)
+        return decayed, penalty
+
+    def _head_gradients(self, features, tokens, labels, example_ids, step, global_batch_size: int,
+                        image) -> dict:
         """Loss of the model after the image encoder, its gradients (head variables and features) and the
         step's statistics, each loss term averaged over the global batch."""
         mode = self.training.termination_training
@@ -105,11 +136,13 @@ class SegmentationTask:
             tape.watch(features)
             outputs = self.model.train_outputs_from_features(
                 features, tokens, mode, temperature=self.temperature(step), uniform_noise=noise,
-                hard=self.training.gumbel_hard, training=True)
+                hard=self.training.gumbel_hard, training=True, image=image)
             loss, cross_entropy = losses.segmentation_loss(outputs, labels, mode,
                                                            self.training.foreground_weight)
             scaled = tf.nn.compute_average_loss(loss, global_batch_size=global_batch_size)
-        gradients = tape.gradient(scaled, [features] + head_variables)
+            # Loss scaling (mixed precision only; identity otherwise) is undone by the optimizer.
+            loss_scaled = self.optimizer.scale_loss(scaled)
+        gradients = tape.gradient(loss_scaled, [features] + head_variables)
         prediction = _training_prediction(outputs)
         return {
             "feature_gradients": gradients[0],
@@ -118,7 +151,7 @@ class SegmentationTask:
             "cross_entropy": tf.nn.compute_average_loss(cross_entropy, global_batch_size=global_batch_size),
             "stop_step": tf.nn.compute_average_loss(losses.expected_stop_step(outputs["log_stop_probs"]),
                                                     global_batch_size=global_batch_size),
-            "confusion": confusion_matrix_batch(labels, prediction, self.model_config.num_classes),
+            "confusion": confusion_matrix_batch(labels, prediction, self.label_classes),
         }
 
     def log_scalars(self, step: int, reduced: dict) -> dict:
@@ -134,8 +167,8 @@ class SegmentationTask:
     def summary_images(self, examples: dict) -> dict:
         inputs = {"image": examples["image"], "tokens": examples["tokens"]}
         outputs = self.model(inputs, training=False)
-        prediction = np.argmax(outputs["logits"], axis=-1)
-        step_prediction = np.argmax(self.model.step_logits(inputs), axis=-1)  # [k, T, H, W]
+        prediction = losses.predicted_classes(outputs["logits"]).numpy()
+        step_prediction = losses.predicted_classes(self.model.step_logits(inputs)).numpy()  # [k, T, H, W]
         size = self.model_config.image_size
         steps = self.model_config.steps
         stops = np.asarray(outputs["stop_step"])
@@ -153,13 +186,13 @@ class SegmentationTask:
     def evaluate(self, dataset: tf.data.Dataset) -> dict:
         """Mean IoU over all classes from one confusion matrix over the whole dataset (also reported, rows =
         truth), per-class IoU, pixel accuracy and the distribution of inference stop steps."""
-        num_classes, steps = self.model_config.num_classes, self.model_config.steps
+        num_classes, steps = self.label_classes, self.model_config.steps
         model = self.model
 
         @tf.function(jit_compile=self.jit_compile)
         def eval_batch(image, tokens, labels):
             outputs = model({"image": image, "tokens": tokens}, training=False)
-            prediction = tf.argmax(outputs["logits"], axis=-1, output_type=tf.int32)
+            prediction = losses.predicted_classes(outputs["logits"])
             stop_counts = tf.reduce_sum(tf.one_hot(tf.reshape(outputs["stop_step"], [-1]), steps,
                                                    dtype=tf.int64), axis=0)
             return confusion_matrix_batch(labels, prediction, num_classes), stop_counts
@@ -184,11 +217,11 @@ class SegmentationTask:
 def _training_prediction(outputs: dict):
     """Class per pixel from the training outputs: `[batch, H, W]` int32."""
     if "logits" in outputs:
-        return tf.argmax(outputs["logits"], axis=-1, output_type=tf.int32)
+        return losses.predicted_classes(outputs["logits"])
     step_logits = outputs["step_logits"]
     height, width = step_logits.shape[2], step_logits.shape[3]
     beta = tf.exp(losses.regions_to_pixels(outputs["log_stop_probs"], height, width))
-    mixture = tf.reduce_sum(beta[..., None] * tf.nn.softmax(step_logits), axis=1)
+    mixture = tf.reduce_sum(beta[..., None] * losses.class_probabilities(step_logits), axis=1)
     return tf.argmax(mixture, axis=-1, output_type=tf.int32)
 
 

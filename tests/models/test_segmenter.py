@@ -118,3 +118,113 @@ def test_invalid_config_is_a_one_line_config_error():
         SegmenterConfig(attention_score="dot")
     with pytest.raises(ConfigError, match="--steps=1"):
         SegmenterConfig(attention=False, steps=4)
+
+
+def test_encoder_width_multiplies_the_paper_encoder_channels():
+    model = build_segmenter(SegmenterConfig(steps=1, encoder_width=3))
+    convs = [layer for layer in model.image_encoder.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [conv.filters for conv in convs] == [12, 12, 24, 24, 48, 48]
+    assert model.encode_image(_inputs()["image"]).shape == (2, 6, 6, 48)
+    assert model(_inputs())["logits"].shape == (2, 48, 48, 7)
+
+
+def test_image_skip_refines_the_logits_from_the_pixels():
+    keras.utils.set_random_seed(1)
+    model = build_segmenter(SegmenterConfig(steps=2, image_skip=True))
+    inputs = _inputs()
+    fused = model.fuse(inputs)["step_outputs"][:, 0]
+    plain = model.decoder(fused)
+    # the refinement starts at zero: the model begins as the plain decoder
+    np.testing.assert_allclose(model.decode(fused, inputs["image"]), plain, atol=1e-6)
+    last = model.refinement.get_layer("refine_2")
+    last.kernel.assign(np.ones(last.kernel.shape, np.float32) * 0.01)
+    changed = np.asarray(model.decode(fused, inputs["image"]))
+    assert np.abs(changed - np.asarray(plain)).max() > 1e-3
+    flipped = np.asarray(model.decode(fused, 255.0 - inputs["image"]))
+    assert np.abs(flipped - changed).max() > 1e-4  # the correction depends on the pixels
+    with pytest.raises(ValueError, match="image_skip"):
+        model.decode(fused)
+    for mode in ("gumbel", "marginal"):
+        noise = np.full((2, 2, 6, 6), 0.5, np.float32)
+        outputs = model.train_outputs(inputs, mode, temperature=1.0, uniform_noise=noise)
+        assert outputs["logits" if mode == "gumbel" else "step_logits"].shape[-3:] == (48, 48, 7)
+    assert model(inputs)["logits"].shape == (2, 48, 48, 7)
+
+
+# --- ReferIt: VGG-16 encoder, word-level text encoder, binary head ---------------------------------------------
+
+WORDS = SegmenterConfig(image_encoder="vgg16", vgg_blocks=2, image_size=32, num_classes=1, text_encoder="words",
+                        vocab_size=30, word_embedding_dim=8, sentence_units=8, sentence_bidirectional=False,
+                        steps=3, attention_units=8, fusion_units=8, classifier_units=8)
+
+
+def _word_inputs(batch=2, seed=0, size=32):
+    rng = np.random.default_rng(seed)
+    tokens = rng.integers(1, 30, (batch, 20)).astype(np.int32)
+    tokens[:, :15] = 0  # left padding: five real words
+    return {"image": rng.integers(0, 256, (batch, size, size, 3)).astype(np.float32), "tokens": tokens}
+
+
+@pytest.fixture(scope="module")
+def word_model():
+    keras.utils.set_random_seed(0)
+    return build_segmenter(WORDS, sentences=1, words=20)
+
+
+def test_word_level_binary_model_shapes_and_padding_mask(word_model):
+    out = word_model(_word_inputs())
+    assert word_model.token_shape == (20,) and word_model.regions == 8
+    assert out["logits"].shape == (2, 32, 32, 1)
+    assert out["stop_step"].shape == (2, 8, 8) and out["stop_probabilities"].shape == (2, 3, 8, 8)
+    assert out["attention"].shape == (2, 3, 8, 8, 20)
+    attention = np.asarray(out["attention"])
+    np.testing.assert_array_equal(attention[..., :15], 0.0)  # padding gets no attention
+    np.testing.assert_allclose(attention.sum(axis=-1), 1.0, atol=1e-5)
+
+
+def test_word_level_model_round_trip_and_summary(word_model, tmp_path):
+    path = tmp_path / "referit.keras"
+    word_model.save(path)
+    restored = keras.saving.load_model(path, safe_mode=True)
+    inputs = _word_inputs(seed=4)
+    np.testing.assert_allclose(word_model(inputs)["logits"], restored(inputs)["logits"], atol=1e-4)
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        word_model.summary(expand_nested=True, print_fn=lambda line, **kw: print(line))
+    for name in ("vgg_preprocessing", "block2_conv2", "word_lstm", "fusion", "bilinear_upsampling"):
+        assert name in buffer.getvalue()
+
+
+def test_word_level_bad_inputs(word_model):
+    inputs = _word_inputs()
+    with pytest.raises(DataError, match=r"needs \[batch, 20\] \(20 words\)"):
+        word_model.check_inputs({**inputs, "tokens": inputs["tokens"][:, None]})
+    with pytest.raises(DataError, match="unknown word id"):
+        word_model.check_inputs({**inputs, "tokens": inputs["tokens"] + 30})
+
+
+def test_referit_paper_preset_shapes_at_512():
+    """The paper preset (VGG-16 at 512², LSTM 1,024, attention 512, C-GRU 1,024, T = 3), built symbolically
+    (no forward computation, ~10 s for its 100 M parameters)."""
+    config = SegmenterConfig(image_encoder="vgg16", image_size=512, num_classes=1, text_encoder="words",
+                             vocab_size=8803, word_embedding_dim=1000, sentence_units=1024,
+                             sentence_bidirectional=False, steps=3, attention_units=512, fusion_units=1024,
+                             classifier_units=500)
+    model = LanguageSegmenter(config, sentences=1, words=20)
+    spec = model.compute_output_spec({"image": keras.KerasTensor((1, 512, 512, 3)),
+                                      "tokens": keras.KerasTensor((1, 20), dtype="int32")})
+    assert spec["logits"].shape == (1, 512, 512, 1)
+    assert spec["stop_step"].shape == (1, 16, 16) and spec["attention"].shape == (1, 3, 16, 16, 20)
+    assert sum(int(np.prod(v.shape)) for v in model.image_encoder.weights) == 14_714_688  # keras VGG16 notop
+    assert model.decoder.get_layer("bilinear_upsampling").strides == (32, 32)
+
+
+def test_referit_config_errors():
+    with pytest.raises(ConfigError, match="multiple of 32"):
+        SegmenterConfig(image_encoder="vgg16", image_size=500)
+    with pytest.raises(ConfigError, match="--vgg_blocks must be in 1..5"):
+        SegmenterConfig(image_encoder="vgg16", vgg_blocks=6, image_size=512)
+    with pytest.raises(ConfigError, match="--word_embedding_dim >= 1"):
+        SegmenterConfig(text_encoder="words", word_embedding_dim=0)
+    with pytest.raises(ConfigError, match="text_encoder"):
+        SegmenterConfig(text_encoder="chars")

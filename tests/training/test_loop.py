@@ -116,3 +116,56 @@ def test_run_writes_tensorboard_scalars_images_and_the_evaluation(tmp_path):
     for tag in ("loss", "iou", "mean_stop_step", "temperature", "input", "target", "prediction", "stop_step",
                 "prediction_step_4", "eval/mean_iou"):
         assert tag in tags, (tag, sorted(tags))
+
+
+def _curve(model_dir):
+    import json
+
+    with open(model_dir / "curve.jsonl", encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+
+def test_learning_curve_rows_and_their_resume(tmp_path):
+    """Every `eval_every` steps a row lands in curve.jsonl; a resumed run drops the rows past its checkpoint
+    and writes them again with the same metrics (same weights, same held-out images)."""
+    data = CosalConfig(train_size=64, test_size=40)
+    settings = dict(data=data, eval_every=1, curve_eval_size=16, checkpoint_every=2)
+    _trainer(tmp_path / "a", **settings).run()
+    rows = _curve(tmp_path / "a")
+    assert [row["step"] for row in rows] == [1, 2, 3, 4]
+    assert [row["images_seen"] for row in rows] == [8, 16, 24, 32]
+    seconds = [row["train_seconds"] for row in rows]
+    assert all(0 < a < b for a, b in zip(seconds, seconds[1:])), seconds
+    assert all(0.0 <= row["mean_iou"] <= 1.0 for row in rows)
+
+    interrupted = _trainer(tmp_path / "b", train_steps=3, **settings)
+    interrupted.run()  # checkpoints at 2 and (on exit) 3
+    (tmp_path / "b" / "curve.jsonl").write_text(
+        (tmp_path / "b" / "curve.jsonl").read_text() + '{"step": 9, "mean_iou": 0.5}\n')
+    resumed = _trainer(tmp_path / "b", **settings)
+    report = resumed.run()
+    resumed_rows = _curve(tmp_path / "b")
+    assert [row["step"] for row in resumed_rows] == [1, 2, 3, 4]
+    np.testing.assert_allclose([r["mean_iou"] for r in resumed_rows], [r["mean_iou"] for r in rows], atol=1e-6)
+    assert report["step"] == 4 and report["images_seen"] == 32
+    assert report["train_seconds"] >= resumed_rows[-1]["train_seconds"] > resumed_rows[2]["train_seconds"]
+
+
+def test_training_seconds_budget_stops_early_and_persists(tmp_path):
+    budget = _trainer(tmp_path, train_steps=50, train_seconds=1e-6)
+    budget.run()
+    assert int(budget.step.numpy()) == 1  # the first step already spends the budget
+    spent = float(budget.train_seconds.numpy())
+    assert spent > 0
+    again = _trainer(tmp_path, train_steps=50, train_seconds=1e-6)
+    again.run()  # budget restored from the checkpoint: nothing more to train
+    assert int(again.step.numpy()) == 1 and float(again.train_seconds.numpy()) == pytest.approx(spent)
+
+
+def test_cosine_learning_rate_decays_to_zero_at_the_last_step():
+    from lbie_tf.training.loop import learning_rate_schedule
+
+    assert learning_rate_schedule(TrainingConfig(learning_rate=0.01)) == 0.01
+    cosine = learning_rate_schedule(TrainingConfig(learning_rate=0.01, train_steps=100,
+                                                   learning_rate_schedule="cosine"))
+    np.testing.assert_allclose([float(cosine(s)) for s in (0, 50, 100)], [0.01, 0.005, 0.0], atol=1e-7)

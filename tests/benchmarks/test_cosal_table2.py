@@ -1,0 +1,39 @@
+"""The Table 2 campaign script end to end on one tiny cell: the JSON row, the Markdown table with the paper's
+value and the legacy ceiling, and a second invocation that only reads the finished cell back."""
+
+import json
+import os
+import subprocess
+import sys
+
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _table2(tmp_path, *extra):
+    return subprocess.run(
+        [sys.executable, "benchmarks/cosal_table2.py", "--presets=paper_t1", "--num_direct=8", "--captions=legacy",
+         "--budget_images=128", "--test_size=40", "--eval_every=1", "--curve_eval_size=20",
+         f"--runs_dir={tmp_path / 'runs'}", f"--output={tmp_path / 'table2'}", *extra],
+        cwd=REPOSITORY, capture_output=True, text=True, check=False, timeout=600)
+
+
+def test_one_cell_end_to_end_then_read_back(tmp_path):
+    first = _table2(tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "training (" in first.stdout
+    rows = json.loads((tmp_path / "table2.json").read_text())
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["preset"], row["T"], row["attention"], row["num_direct"], row["captions"]) == (
+        "paper_t1", 1, True, 8, "legacy")
+    assert row["images_seen"] == 128 and row["test_images"] == 40 and row["seconds"] > 0
+    assert 0.0 <= row["mean_iou"] <= 1.0 and row["paper_mean_iou"] == 0.7097
+    assert [point["step"] for point in row["curve"]] == [1, 2]
+    table = (tmp_path / "table2.md").read_text()
+    assert f"| paper_t1 | 1 | yes | {row['mean_iou']:.4f} (0.7097) |" in table
+    assert "ceiling: oracle" in table and row["command"] in table
+
+    again = _table2(tmp_path)  # the cell is finished: read back, not trained again
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "training (" not in again.stdout
+    assert json.loads((tmp_path / "table2.json").read_text())[0]["mean_iou"] == row["mean_iou"]
