@@ -53,6 +53,8 @@ def main(argv) -> None:
     strategy = select_strategy(training.strategy, FLAGS.devices)
     print(f"strategy: {type(strategy).__name__} with {strategy.num_replicas_in_sync} replica(s); "
           f"model_dir: {FLAGS.model_dir}")
+    if FLAGS.dataset == "flowers":
+        raise LbieError("--dataset=flowers is a colorization data set: use train_colorization.py")
     if FLAGS.dataset == "referit":
         run_referit(model, training, strategy)
         return

@@ -13,9 +13,18 @@ import re
 
 from absl import flags
 
-from lbie_tf.config import SegmenterConfig, TrainingConfig
+from lbie_tf.config import (
+    ColorizerConfig,
+    DiscriminatorConfig,
+    GanConfig,
+    SegmenterConfig,
+    TrainingConfig,
+)
 
 FLAGS = flags.FLAGS
+GENERATOR_PREFIX = "generator_"
+DISCRIMINATOR_PREFIX = "discriminator_"
+FLOWERS_PREFIX = "flowers_"
 
 
 @functools.cache  # once per process, whichever entry points are imported
@@ -50,10 +59,42 @@ def define_training_flags() -> None:
 
 
 @functools.cache  # once per process, whichever entry points are imported
+def define_colorization_flags() -> None:
+    """Colorization flags: `--generator_*` (`ColorizerConfig`), `--discriminator_*` (`DiscriminatorConfig`),
+    the GAN loss (`GanConfig`) and pretrained word vectors; `--dataset` comes from `define_dataset_flag`."""
+    _define_from_dataclass(ColorizerConfig, "Colorization generator", GENERATOR_PREFIX)
+    _define_from_dataclass(DiscriminatorConfig, "Colorization discriminator", DISCRIMINATOR_PREFIX)
+    _define_from_dataclass(GanConfig, "Colorization GAN")
+    flags.DEFINE_string("word_vectors", None, "Local word2vec / GloVe text file (`word v1 .. vD` per line) loaded "
+                        "into the word embedding, which is then frozen (the released code's GoogleNews vectors).")
+
+
+@functools.cache  # once per process, whichever entry points are imported
+def define_flowers_flags() -> None:
+    """`--flowers_*` flags, one per `lbie_tf.data.flowers.FlowersConfig` field."""
+    from lbie_tf.data.flowers import FlowersConfig
+
+    _define_from_dataclass(FlowersConfig, "Flowers data", FLOWERS_PREFIX)
+
+
+def flowers_config_from_flags():
+    """The `FlowersConfig` of the `--flowers_*` flags."""
+    from lbie_tf.data.flowers import FlowersConfig
+
+    return _dataclass_from_flags(FlowersConfig, FLOWERS_PREFIX)
+
+
+def colorization_configs_from_flags() -> tuple[ColorizerConfig, DiscriminatorConfig, GanConfig]:
+    return (_dataclass_from_flags(ColorizerConfig, GENERATOR_PREFIX),
+            _dataclass_from_flags(DiscriminatorConfig, DISCRIMINATOR_PREFIX), _dataclass_from_flags(GanConfig))
+
+
+@functools.cache  # once per process, whichever entry points are imported
 def define_dataset_flag() -> None:
-    """`--dataset`: which data a segmentation run uses (every preset sets it)."""
-    flags.DEFINE_enum("dataset", "cosal", ["cosal", "referit"], "Data to train and evaluate on: the generated "
-                      "CoSaL stream, or the prepared ReferIt (--data_dir).")
+    """`--dataset`, shared by both entry points (every preset sets it): segmentation takes cosal or referit,
+    colorization cosal or flowers; each entry point refuses the others with a one-line error."""
+    flags.DEFINE_enum("dataset", "cosal", ["cosal", "referit", "flowers"], "Data to train and evaluate on: the "
+                      "generated CoSaL stream, the prepared ReferIt or Oxford-102 Flowers (--data_dir).")
 
 
 @functools.cache  # once per process, whichever entry points are imported
@@ -99,25 +140,27 @@ def dataclass_from_flagfile(cls, path: str):
     """A config record (e.g. `SegmenterConfig`) from the flags of a preset flagfile that name its fields; the
     file's other flags are ignored and the process' own flags are not touched."""
     values = flags.FlagValues()
-    _define_from_dataclass(cls, cls.__name__, values)
+    _define_from_dataclass(cls, cls.__name__, flag_values=values)
     values(["preset", f"--flagfile={path}"], known_only=True)
     return cls(**{field.name: values[field.name].value for field in dataclasses.fields(cls)})
 
 
-def _define_from_dataclass(cls, group: str, flag_values: flags.FlagValues = FLAGS) -> None:
+def _define_from_dataclass(cls, group: str, prefix: str = "", flag_values: flags.FlagValues = FLAGS) -> None:
+    """One flag `<prefix><field>` per field of `cls` in `flag_values`, with the field's docstring entry as help."""
     helps = _attribute_help(cls)
     for field in dataclasses.fields(cls):
         default = field.default
+        name = prefix + field.name
         help_text = f"{group}: {helps.get(field.name, field.name)}"
         if isinstance(default, bool):
-            flags.DEFINE_bool(field.name, default, help_text, flag_values=flag_values)
+            flags.DEFINE_bool(name, default, help_text, flag_values=flag_values)
         elif isinstance(default, int):
-            flags.DEFINE_integer(field.name, default, help_text, flag_values=flag_values)
+            flags.DEFINE_integer(name, default, help_text, flag_values=flag_values)
         elif isinstance(default, float):
-            flags.DEFINE_float(field.name, default, help_text, flag_values=flag_values)
+            flags.DEFINE_float(name, default, help_text, flag_values=flag_values)
         else:
-            flags.DEFINE_string(field.name, default, help_text, flag_values=flag_values)
+            flags.DEFINE_string(name, default, help_text, flag_values=flag_values)
 
 
-def _dataclass_from_flags(cls):
-    return cls(**{field.name: getattr(FLAGS, field.name) for field in dataclasses.fields(cls)})
+def _dataclass_from_flags(cls, prefix: str = ""):
+    return cls(**{field.name: getattr(FLAGS, prefix + field.name) for field in dataclasses.fields(cls)})

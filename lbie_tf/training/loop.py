@@ -69,6 +69,9 @@ class Task(Protocol):
     def summary_images(self, examples: dict) -> dict:
         """Named uint8 image batches `[k, h, w, 3]` for TensorBoard from a few fixed examples."""
 
+    # Optional: `summary_text(examples) -> dict[str, list[str]]`, text summaries (e.g. captions) written with
+    # the images.
+
     def evaluate(self, dataset: tf.data.Dataset) -> dict:
         """Evaluation report (JSON-serialisable) over a finite dataset."""
 
@@ -202,8 +205,11 @@ class Trainer:
                 self.train_seconds.assign_add(now - clock)
                 clock = now
                 if not math.isfinite(float(reduced["loss"])):
+                    terms = ", ".join(f"{name} {float(value)}" for name, value in reduced.items()
+                                      if np.ndim(value) == 0 and name != "loss" and not math.isfinite(float(value)))
                     raise NonFiniteLossError(
-                        f"the training loss became {float(reduced['loss'])} at step {step}; lower "
+                        f"the training loss became {float(reduced['loss'])} at step {step}"
+                        f"{f' ({terms})' if terms else ''}; lower "
                         f"--learning_rate or check the data (last good checkpoint: step {last_saved} "
                         f"in {self.model_dir})")
                 _accumulate(interval, reduced)
@@ -213,6 +219,9 @@ class Trainer:
                 if self.preview_examples is not None and (step % self.config.image_summary_every == 0
                                                           or step == total):
                     writer.images(step, self.task.summary_images(self.preview_examples))
+                    summary_text = getattr(self.task, "summary_text", None)  # optional part of a Task
+                    for name, strings in (summary_text(self.preview_examples) if summary_text else {}).items():
+                        writer.text(step, name, strings)
                 if progress is not None:
                     progress.update(step, **self.task.log_scalars(step, reduced))
                 if step % self.config.checkpoint_every == 0:
