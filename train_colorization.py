@@ -11,13 +11,13 @@ generator is evaluated on the test split and `eval_results.json` is written besi
 from __future__ import annotations
 
 import os
-import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 
 from lbie_tf import flags as lbie_flags  # noqa: E402
+from lbie_tf.cli import run_app  # noqa: E402
 from lbie_tf.data.cosal import CosalConfig  # noqa: E402
 from lbie_tf.errors import ConfigError, LbieError  # noqa: E402
 
@@ -78,11 +78,7 @@ def main(argv) -> None:
 
 def run() -> None:
     """Console-script entry point: one-line errors (exit status 2) for anything the user can fix."""
-    try:
-        app.run(main)
-    except LbieError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+    run_app(main)
 
 
 if __name__ == "__main__":

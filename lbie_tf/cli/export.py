@@ -12,13 +12,12 @@ the signatures are described in `lbie_tf.export`.
 from __future__ import annotations
 
 import os
-import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags, logging  # noqa: E402
+from absl import flags, logging  # noqa: E402
 
-from lbie_tf.errors import LbieError  # noqa: E402
+from lbie_tf.cli import run_app  # noqa: E402
 
 flags.DEFINE_string("model_dir", None, "A train_segmentation.py run to export (its latest checkpoint); "
                     "default: the shipped pretrained segmenter.")
@@ -50,11 +49,7 @@ def _export(argv) -> None:
 
 def main() -> None:
     """Console-script entry point: one-line errors (exit status 2) for anything the user can fix."""
-    try:
-        app.run(_export)
-    except LbieError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+    run_app(_export)
 
 
 if __name__ == "__main__":

@@ -10,14 +10,13 @@ Takes the same model flags as `train_segmentation.py` (other flags in the flagfi
 from __future__ import annotations
 
 import os
-import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 
 from lbie_tf import flags as lbie_flags  # noqa: E402
-from lbie_tf.errors import LbieError  # noqa: E402
+from lbie_tf.cli import run_app  # noqa: E402
 
 lbie_flags.define_cosal_flags()
 lbie_flags.define_segmenter_flags()
@@ -43,11 +42,7 @@ def _summary(argv) -> None:
 
 def main() -> None:
     """Console-script entry point: one-line errors (exit status 2) for anything the user can fix."""
-    try:
-        app.run(_summary)
-    except LbieError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+    run_app(_summary)
 
 
 if __name__ == "__main__":
