@@ -32,8 +32,7 @@ FLAGS = flags.FLAGS
 
 def cosal_config_from_flags() -> CosalConfig:
     """CoSaL at its native 48×48 (the colorization view)."""
-    return CosalConfig(num_direct=FLAGS.num_direct, legacy_captions=FLAGS.cosal_legacy_captions,
-                       seed=FLAGS.data_seed, train_size=FLAGS.cosal_train_size, test_size=FLAGS.cosal_test_size)
+    return lbie_flags.cosal_config_from_flags()
 
 
 def make_trainer(strategy):

@@ -32,9 +32,8 @@ FLAGS = flags.FLAGS
 
 
 def cosal_config_from_flags() -> CosalConfig:
-    return CosalConfig(image_size=FLAGS.image_size, num_direct=FLAGS.num_direct,
-                       legacy_captions=FLAGS.cosal_legacy_captions, seed=FLAGS.data_seed,
-                       train_size=FLAGS.cosal_train_size, test_size=FLAGS.cosal_test_size)
+    """CoSaL at the model's `--image_size`."""
+    return lbie_flags.cosal_config_from_flags(FLAGS.image_size)
 
 
 def main(argv) -> None:

@@ -56,13 +56,12 @@ def main(argv) -> None:
              for captions in FLAGS.captions for preset in FLAGS.presets for n in FLAGS.num_direct
              for seed in FLAGS.seeds]
     json_path = f"{FLAGS.output}.json"
-    for cell in cells:  # rows are re-read before each merge: several campaigns may share one output
+    for cell in cells:
         row = campaign.run_cell(cell, budget, FLAGS.runs_dir)
         row["paper_mean_iou"] = PAPER.get((cell.preset, cell.num_direct)) if not cell.variant else None
-        row["machine"] = campaign.machine()
         print(f"{cell.name}: mean IoU {row['mean_iou']:.4f} after {row['images_seen']} images, "
               f"{row['seconds']:.0f} s", flush=True)
-        campaign.save_rows(json_path, campaign.merge_rows(campaign.load_rows(json_path), [row]))
+        campaign.record_row(json_path, row)
     with open(f"{FLAGS.output}.md", "w", encoding="utf-8") as f:
         rows = campaign.load_rows(json_path)
         f.write(render(rows, ceilings(rows)))

@@ -72,10 +72,9 @@ def main(argv) -> None:
     json_path = f"{FLAGS.output}.json"
     for cell in cells(preset_mode):
         row = campaign.run_cell(cell, budget, FLAGS.runs_dir)
-        row["machine"] = campaign.machine()
         print(f"{cell.name}: mean IoU {row['mean_iou']:.4f}, mean stop step {row['mean_stop_step']:.2f}, "
               f"{row['images_per_second']:.0f} images/s", flush=True)
-        campaign.save_rows(json_path, campaign.merge_rows(campaign.load_rows(json_path), [row]))
+        campaign.record_row(json_path, row)
     with open(f"{FLAGS.output}.md", "w", encoding="utf-8") as f:
         f.write(render(campaign.load_rows(json_path)))
     print(f"wrote {json_path} and {FLAGS.output}.md")

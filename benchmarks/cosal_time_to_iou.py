@@ -61,7 +61,6 @@ def main(argv) -> None:
     budget = campaign.Budget(images=FLAGS.budget_images, test_size=FLAGS.test_size, eval_every=FLAGS.eval_every,
                              curve_eval_size=FLAGS.curve_eval_size)
     row = campaign.run_cell(campaign.Cell(FLAGS.preset, FLAGS.num_direct, seed=FLAGS.seed), budget, FLAGS.runs_dir)
-    row["machine"] = campaign.machine()
     reached = first_reaching(row["curve"], FLAGS.target)
     row["target"] = FLAGS.target
     row["seconds_to_target"] = reached["train_seconds"] if reached else None

@@ -111,6 +111,15 @@ def referit_config_from_flags():
     return _dataclass_from_flags(ReferitConfig)
 
 
+def cosal_config_from_flags(image_size: int = 48):
+    """The `lbie_tf.data.cosal.CosalConfig` of the CoSaL flags, at `image_size` pixels."""
+    from lbie_tf.data.cosal import CosalConfig
+
+    return CosalConfig(image_size=image_size, num_direct=FLAGS.num_direct,
+                       legacy_captions=FLAGS.cosal_legacy_captions, seed=FLAGS.data_seed,
+                       train_size=FLAGS.cosal_train_size, test_size=FLAGS.cosal_test_size)
+
+
 def segmenter_config_from_flags() -> SegmenterConfig:
     return _dataclass_from_flags(SegmenterConfig)
 

@@ -23,6 +23,7 @@ from typing import Callable
 from lbie_tf.errors import ConfigError
 from lbie_tf.training.loop import CURVE_FILE, EVAL_RESULTS_FILE
 
+MACHINE_FILE = "machine.txt"  # in a cell's model dir: the machine that trained it
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CAPTION_MODES = ("determined", "legacy")
 
@@ -173,7 +174,20 @@ def run_cell(cell: Cell, budget: Budget, runs_dir: str, log: Callable[[str], Non
         report = _finished(model_dir, cell, budget)
         if report is None:
             raise RuntimeError(f"{cell.name}: no complete evaluation in {model_dir}; see {log_path}")
-    return result_row(cell, budget, report, argv, read_curve(model_dir), wall)
+        with open(os.path.join(model_dir, MACHINE_FILE), "w", encoding="utf-8") as f:
+            f.write(machine())
+    row = result_row(cell, budget, report, argv, read_curve(model_dir), wall)
+    row["machine"] = _trained_on(model_dir)
+    return row
+
+
+def _trained_on(model_dir: str) -> str:
+    """The machine recorded when the cell was trained (this one for cells trained before it was recorded)."""
+    path = os.path.join(model_dir, MACHINE_FILE)
+    if not os.path.exists(path):
+        return machine()
+    with open(path, encoding="utf-8") as f:
+        return f.read().strip()
 
 
 def result_row(cell: Cell, budget: Budget, report: dict, argv: list[str], curve: list[dict],
@@ -228,6 +242,11 @@ def merge_rows(existing: list[dict], new: list[dict]) -> list[dict]:
     merged = {key(row): row for row in existing}
     merged.update({key(row): row for row in new})
     return list(merged.values())
+
+
+def record_row(path: str, row: dict) -> None:
+    """Merge `row` into the JSON rows at `path` (re-read first: several campaigns may share one file)."""
+    save_rows(path, merge_rows(load_rows(path), [row]))
 
 
 def load_rows(path: str) -> list[dict]:
