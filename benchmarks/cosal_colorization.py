@@ -32,6 +32,9 @@ flags.DEFINE_string("out", os.path.join(ROOT, "docs", "results", "cosal_coloriza
                     "Output path without extension: <out>.json and <out>.md.")
 flags.DEFINE_string("work_dir", None, "Where the two runs' checkpoints go (default: a temporary directory).")
 flags.DEFINE_list("models", ["lbie", "baseline_i2i"], "Which models to train: lbie, baseline_i2i.")
+flags.DEFINE_string("variant", "", "Name of an ablation of the preset (a row's `variant`); needs --extra_flags.")
+flags.DEFINE_list("extra_flags", [], "train_colorization.py flags that make the variant, e.g. "
+                  "--extra_flags=--generator_batch_norm.")
 flags.DEFINE_bool("append", False, "Add this run's results to an existing <out>.json (e.g. another seed) and "
                   "rewrite <out>.md from all of them.")
 FLAGS = flags.FLAGS
@@ -43,11 +46,12 @@ GOAL_ACCURACY, GOAL_RATIO = 0.90, 3.0
 
 def _configure(model: str, model_dir: str) -> None:
     """Parse the preset (+ the baseline switches) into FLAGS, keeping this script's own flags."""
-    own = {name: getattr(FLAGS, name) for name in ("budget_s", "seed", "out", "work_dir", "models", "append")}
+    own = {name: getattr(FLAGS, name)
+           for name in ("budget_s", "seed", "out", "work_dir", "models", "append", "variant", "extra_flags")}
     FLAGS.unparse_flags()
     FLAGS(["cosal_colorization", f"--flagfile={PRESET}", f"--model_dir={model_dir}", f"--seed={own['seed']}",
            f"--train_seconds={own['budget_s']}"]
-          + (BASELINE_FLAGS if model == "baseline_i2i" else []))
+          + (BASELINE_FLAGS if model == "baseline_i2i" else []) + list(own["extra_flags"]))
     for name, value in own.items():
         setattr(FLAGS, name, value)
 
@@ -65,6 +69,7 @@ def train_and_evaluate(model: str, model_dir: str) -> dict:
     devices = tf.config.list_logical_devices("GPU")
     return {
         "model": model,
+        "variant": FLAGS.variant,
         "shape_color_accuracy": report["shape_color_accuracy"],
         "psnr": report["psnr"],
         "consistency": report["consistency"],
@@ -93,20 +98,23 @@ def markdown(results: list[dict], commands: list[str]) -> str:
         "the silhouettes only); target: ab; caption: 9 sentences, all direct (`shape is colour`), as 27 words. "
         "Metrics over the fixed CoSaL test split (definitions in `docs/colorization.md`).",
         "",
-        "| model | seed | shape-pixel colour accuracy | consistency | PSNR (dB) | L1 (ab/110) | images seen | "
+        "Rows with a variant are ablations: the preset plus that variant's flags (in its command).",
+        "",
+        "| model | variant | seed | shape-pixel colour accuracy | consistency | PSNR (dB) | L1 (ab/110) | images seen | "
         "steps | training s | device |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        lines.append(f"| {r['model']} | {r['seed']} | {r['shape_color_accuracy']:.4f} | {r['consistency']:.4f} | "
+        lines.append(f"| {r['model']} | {r.get('variant') or '—'} | {r['seed']} | {r['shape_color_accuracy']:.4f} | {r['consistency']:.4f} | "
                      f"{r['psnr']:.2f} | {r['l1_ab']:.4f} | {r['images_seen']:,} | {r['steps']:,} | "
                      f"{r['seconds']:.0f} | {r['device']} |")
-    baselines = [r["shape_color_accuracy"] for r in results if r["model"] == "baseline_i2i"]
+    preset_rows = [r for r in results if not r.get("variant")]
+    baselines = [r["shape_color_accuracy"] for r in preset_rows if r["model"] == "baseline_i2i"]
     if baselines:
         base = sum(baselines) / len(baselines)
         lines += ["", f"Goal: accuracy ≥ {GOAL_ACCURACY:.2f} and ≥ {GOAL_RATIO:.0f}× the text-free baseline's "
                   f"(mean over its runs: {base:.4f})."]
-        for r in results:
+        for r in preset_rows:
             if r["model"] == "lbie":
                 ours = r["shape_color_accuracy"]
                 ratio = ours / base if base > 0 else float("inf")
@@ -118,6 +126,8 @@ def markdown(results: list[dict], commands: list[str]) -> str:
 
 def main(argv) -> None:
     del argv
+    if bool(FLAGS.variant) != bool(FLAGS.extra_flags):
+        raise app.UsageError("--variant and --extra_flags go together")
     command = "python " + " ".join(["benchmarks/cosal_colorization.py"] + sys.argv[1:])
     models = list(FLAGS.models)
     work_dir = FLAGS.work_dir or tempfile.mkdtemp(prefix="cosal_colorization_")

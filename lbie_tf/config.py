@@ -243,6 +243,10 @@ class ColorizerConfig:
         initializer: convolution kernels of the encoder and decoder: "released" (N(0, 0.02), colornet.py; the
             paper does not say) or "he" (He normal: activations of unit scale, which keeps Adam at learning rates
             ≥ 1e-3 from driving the small released activations' ReLUs dead).
+        batch_norm: BatchNorm in the encoder and decoder (True: paper's Zhang-style network and released code).
+            False drops every generator BatchNorm layer (our CoSaL preset: with it the generator stays at chance
+            colour accuracy there, even when the input's lightness encodes the colour; without it the caption
+            is used within 32,000 images, measured: docs/colorization.md).
         batch_norm_momentum: BatchNorm moving-average momentum (released code: decay 0.9; epsilon is 1e-5).
         batch_norm_inference: "moving" (moving averages at inference, the usual practice; the paper does not
             say) or "batch" (released code: is_training=True everywhere, per-batch statistics at inference).
@@ -264,6 +268,7 @@ class ColorizerConfig:
     output_projection: bool = True
     gate_bias_init: float = 0.0
     initializer: str = "released"
+    batch_norm: bool = True
     batch_norm_momentum: float = 0.9
     batch_norm_inference: str = "moving"
 

@@ -37,20 +37,21 @@ def colorization_kernel_initializer(kind: str = "released", truncated: bool = Tr
 
 
 def colorization_image_encoder(filters: int = 32, batch_norm_momentum: float = 0.9, initializer: str = "released",
-                               name: str = "image_encoder") -> keras.Sequential:
+                               batch_norm: bool = True, name: str = "image_encoder") -> keras.Sequential:
     """The 16-convolution colorization encoder: `[batch, H, W, 1]` (L/50 − 1) → `[batch, H/4, W/4, 4·filters]`.
 
     Args:
         filters: ngf (released shipped model: 32).
         batch_norm_momentum: BatchNorm moving-average momentum (released: 0.9).
         initializer: "released" or "he" (see `colorization_kernel_initializer`).
+        batch_norm: False leaves out the five BatchNorm layers.
     """
     layers = []
-    for label, multiple, stride, dilation, relu, batch_norm in _LAYERS:
+    for label, multiple, stride, dilation, relu, normalised in _LAYERS:
         layers.append(keras.layers.Conv2D(multiple * filters, 3, strides=stride, dilation_rate=dilation,
                                           padding="same", activation="relu" if relu else None,
                                           kernel_initializer=colorization_kernel_initializer(initializer),
                                           name=label))
-        if batch_norm:
+        if normalised and batch_norm:
             layers.append(colorization_batch_norm(f"bn_{label}", batch_norm_momentum))
     return keras.Sequential(layers, name=name)

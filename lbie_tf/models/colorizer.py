@@ -30,11 +30,15 @@ from lbie_tf.layers.fusion import RecurrentAttentiveFusion
 
 
 def colorization_decoder(filters: int = 32, batch_norm_momentum: float = 0.9, initializer: str = "released",
-                         name: str = "decoder") -> keras.Sequential:
-    """The released colornet decoder: `[batch, M, N, D]` → ab `[batch, 4M, 4N, 2]` in [−1, 1]."""
+                         batch_norm: bool = True, name: str = "decoder") -> keras.Sequential:
+    """The released colornet decoder: `[batch, M, N, D]` → ab `[batch, 4M, 4N, 2]` in [−1, 1]
+    (`batch_norm=False` leaves out its three BatchNorm layers)."""
     def conv_init():
         return colorization_kernel_initializer(initializer)
-    layers = [keras.layers.ReLU(name="relu_fused"), colorization_batch_norm("bn_fused", batch_norm_momentum)]
+
+    def normalisation(name):
+        return [colorization_batch_norm(name, batch_norm_momentum)] if batch_norm else []
+    layers = [keras.layers.ReLU(name="relu_fused"), *normalisation("bn_fused")]
     for stage, channels in ((8, 2 * filters), (9, filters)):
         layers.append(keras.layers.Conv2DTranspose(
             channels, 4, strides=2, padding="same", activation="relu",
@@ -43,7 +47,7 @@ def colorization_decoder(filters: int = 32, batch_norm_momentum: float = 0.9, in
         for index in (2, 3):
             layers.append(keras.layers.Conv2D(channels, 3, padding="same", activation="relu",
                                               kernel_initializer=conv_init(), name=f"conv{stage}_{index}"))
-        layers.append(colorization_batch_norm(f"bn{stage}", batch_norm_momentum))
+        layers += normalisation(f"bn{stage}")
     layers.append(keras.layers.Conv2D(2, 3, padding="same", activation="tanh", kernel_initializer=conv_init(),
                                       name="conv_ab"))
     return keras.Sequential(layers, name=name)
@@ -77,7 +81,8 @@ class LanguageColorizer(keras.Model):
         super().__init__(**kwargs)
         self.config = config if isinstance(config, ColorizerConfig) else ColorizerConfig(**config)
         cfg = self.config
-        self.image_encoder = colorization_image_encoder(cfg.filters, cfg.batch_norm_momentum, cfg.initializer)
+        self.image_encoder = colorization_image_encoder(cfg.filters, cfg.batch_norm_momentum, cfg.initializer,
+                                                        cfg.batch_norm)
         self.text_encoder = None
         self.fusion = None
         if cfg.use_text:
@@ -86,7 +91,7 @@ class LanguageColorizer(keras.Model):
                                   "must be filled in before the model is built")
             self.text_encoder = colorization_text_encoder(cfg, lstm_trainable=cfg.text_trainable)
             self.fusion = colorization_fusion(cfg, name="fusion")
-        self.decoder = colorization_decoder(cfg.filters, cfg.batch_norm_momentum, cfg.initializer)
+        self.decoder = colorization_decoder(cfg.filters, cfg.batch_norm_momentum, cfg.initializer, cfg.batch_norm)
 
     def dummy_inputs(self, batch: int = 1, size: int = 16, words: int = 4) -> dict:
         """Zero inputs used to build the model."""

@@ -105,8 +105,24 @@ def test_discriminator_patches_and_round_trip(text, tmp_path):
     np.testing.assert_allclose(restored(inputs), logits, atol=1e-5)
 
 
-@pytest.mark.parametrize("config", [SMALL, ColorizerConfig(**{**SMALL.to_dict(), "use_text": False})],
-                         ids=["lbie", "baseline_i2i"])
+def test_batch_norm_switch_removes_exactly_the_batch_norm_layers():
+    with_norm, without = build_colorizer(SMALL), build_colorizer(ColorizerConfig(**{**SMALL.to_dict(),
+                                                                                     "batch_norm": False}))
+
+    def norm_layers(model):
+        return [layer.name for part in (model.image_encoder, model.decoder) for layer in part.layers
+                if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(norm_layers(with_norm)) == 8  # five in the encoder, three in the decoder (released colornet)
+    assert norm_layers(without) == []
+    assert _parameters(with_norm.weights) - _parameters(without.weights) == 4 * sum(
+        layer.gamma.shape[0] for part in (with_norm.image_encoder, with_norm.decoder) for layer in part.layers
+        if isinstance(layer, keras.layers.BatchNormalization))
+    assert without(_inputs())["ab"].shape == (2, 32, 32, 2)
+
+
+@pytest.mark.parametrize("config", [SMALL, ColorizerConfig(**{**SMALL.to_dict(), "use_text": False}),
+                                    ColorizerConfig(**{**SMALL.to_dict(), "batch_norm": False})],
+                         ids=["lbie", "baseline_i2i", "no_batch_norm"])
 def test_generator_keras_archive_round_trip(config, tmp_path):
     model = build_colorizer(config)
     path = tmp_path / "g.keras"
