@@ -50,6 +50,9 @@ class SegmenterConfig:
         gate_bias_init: initial bias of the z/r gates (paper 0, CoSaL code 0.5).
         gate_source: "state" (paper: linear map on each region's C-GRU state) or "decoder" (code: channel 0
             of the decoder output, one gate per output pixel).
+        termination_bias_init: initial bias of the state gate's logit (paper: not said; 0 gives f = 0.5 at
+            every step, so half of every region stops at step 1; negative values favour continuing, e.g. −2:
+            f ≈ 0.12, a region reaches the last step with probability ≈ 0.68 at T = 4).
         final_step: "force" (paper Algorithm 1: a region that never stopped keeps its last output) or
             "drop" (code: the never-stopped probability mass is dropped).
         inference_stop: how a region picks its output at inference: "first_gate" (Algorithm 1 with each gate
@@ -86,6 +89,7 @@ class SegmenterConfig:
     output_projection: bool = True
     gate_bias_init: float = 0.0
     gate_source: str = "state"
+    termination_bias_init: float = 0.0
     final_step: str = "force"
     inference_stop: str = "first_gate"
     decoder: str = "paper"

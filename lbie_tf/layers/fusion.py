@@ -45,6 +45,7 @@ class RecurrentAttentiveFusion(CompositeLayer):
         gate_bias_init: float, initial bias of the C-GRU `z`/`r` gates.
         gate_source: `"state"` (paper: a linear gate on each region's state) or `"decoder"` (released CoSaL
             code: gates come from the decoder's channel 0, so this layer has no gate and returns none).
+        termination_bias_init: float, initial bias of the termination gate (`TerminationGate`).
         **kwargs: base `keras.layers.Layer` arguments.
 
     Call arguments:
@@ -69,7 +70,7 @@ class RecurrentAttentiveFusion(CompositeLayer):
 
     def __init__(self, steps=1, units=16, attention_units=16, attention_score="bilinear", use_attention=True,
                  kernel_size=3, reset_gate_on="state", output_projection=True, gate_bias_init=0.0,
-                 gate_source="state", **kwargs):
+                 gate_source="state", termination_bias_init=0.0, **kwargs):
         super().__init__(**kwargs)
         if int(steps) < 1:
             raise ValueError(f"`steps` must be >= 1, got {steps!r}.")
@@ -85,6 +86,7 @@ class RecurrentAttentiveFusion(CompositeLayer):
         self.output_projection = bool(output_projection)
         self.gate_bias_init = float(gate_bias_init)
         self.gate_source = gate_source
+        self.termination_bias_init = float(termination_bias_init)
 
         policy = self.dtype_policy
         self.input_projection = None  # created in build() when D != units
@@ -95,7 +97,8 @@ class RecurrentAttentiveFusion(CompositeLayer):
         self.cell = ConvGRUCell(self.units, kernel_size=self.kernel_size, reset_gate_on=self.reset_gate_on,
                                 output_projection=self.output_projection, gate_bias_init=self.gate_bias_init,
                                 dtype=policy, name="conv_gru")
-        self.gate = TerminationGate(dtype=policy, name="termination_gate") if gate_source == "state" else None
+        self.gate = (TerminationGate(self.termination_bias_init, dtype=policy, name="termination_gate")
+                     if gate_source == "state" else None)
 
     def build(self, image_features_shape, text_features_shape=None, text_mask_shape=None,
               text_summary_shape=None):
@@ -171,6 +174,7 @@ class RecurrentAttentiveFusion(CompositeLayer):
             "output_projection": self.output_projection,
             "gate_bias_init": self.gate_bias_init,
             "gate_source": self.gate_source,
+            "termination_bias_init": self.termination_bias_init,
         })
         return config
 

@@ -44,6 +44,8 @@ class TerminationGate(keras.layers.Layer):
     """A linear map from each region's state to its termination-gate logit.
 
     Args:
+        bias_init: float, initial bias of the logit (0: f = 0.5 at the start; negative values favour
+            continuing: with T steps and `bias_init = b`, every step's f starts near σ(b)).
         **kwargs: base `keras.layers.Layer` arguments.
 
     Call arguments:
@@ -57,11 +59,18 @@ class TerminationGate(keras.layers.Layer):
         termination gate uses a linear map on top of the hidden state of each GRU cell".
     """
 
+    def __init__(self, bias_init=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.bias_init = float(bias_init)
+
     def build(self, state_shape):
         self.kernel = self.add_weight(name="kernel", shape=(int(state_shape[-1]), 1),
                                       initializer="glorot_uniform")
-        self.bias = self.add_weight(name="bias", shape=(1,), initializer="zeros")
+        self.bias = self.add_weight(name="bias", shape=(1,), initializer=keras.initializers.Constant(self.bias_init))
         self.built = True
+
+    def get_config(self):
+        return {**super().get_config(), "bias_init": self.bias_init}
 
     def call(self, state):
         return ops.squeeze(ops.matmul(state, self.kernel) + self.bias, axis=-1)

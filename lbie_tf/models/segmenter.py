@@ -83,7 +83,7 @@ class LanguageSegmenter(keras.Model):
             attention_score=cfg.attention_score, use_attention=cfg.attention,
             kernel_size=cfg.fusion_kernel_size, reset_gate_on=cfg.reset_gate_on,
             output_projection=cfg.output_projection, gate_bias_init=cfg.gate_bias_init,
-            gate_source=cfg.gate_source, name="fusion")
+            gate_source=cfg.gate_source, termination_bias_init=cfg.termination_bias_init, name="fusion")
         outputs = cfg.num_classes + (1 if cfg.gate_source == "decoder" else 0)
         stride = cfg.encoder_stride
         if cfg.decoder == "paper":

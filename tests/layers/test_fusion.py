@@ -15,7 +15,7 @@ TEXT = RNG.normal(size=(B, L, K)).astype("float32")
 MASK = np.array([[True, True, False, False], [True] * L])
 SUMMARY = RNG.normal(size=(B, K)).astype("float32")
 
-PAPER = {"steps": 2, "units": 8, "attention_units": 4}
+PAPER = {"steps": 2, "units": 8, "attention_units": 4, "termination_bias_init": -1.5}
 RELEASED = {"steps": 3, "units": D, "attention_units": None, "attention_score": "scaled_dot", "kernel_size": 1,
             "reset_gate_on": "text", "output_projection": False, "gate_bias_init": 0.5,
             "gate_source": "decoder"}
@@ -34,6 +34,9 @@ def test_paper_configuration_contract(tmp_path):
     attention = outputs["attention"].numpy()
     np.testing.assert_allclose(attention.sum(-1), 1.0, atol=1e-5)
     assert (attention[0, ..., 2:] == 0).all()
+    fresh = RecurrentAttentiveFusion(**PAPER)
+    fresh(IMAGE, TEXT, text_mask=MASK)
+    np.testing.assert_allclose(fresh.gate.bias.numpy(), [-1.5])
 
 
 def test_released_configuration_contract(tmp_path):

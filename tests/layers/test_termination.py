@@ -40,6 +40,20 @@ def test_gate_layer_contract(tmp_path):
     run_layer_test(TerminationGate, {}, (state,), expected_output_shape=(2, 3, 3),
                    expected_num_trainable_weights=2, build_shapes={"state_shape": state.shape},
                    jit_compile=True, tmp_path=tmp_path)
+    run_layer_test(TerminationGate, {"bias_init": -2.0}, (state,), expected_output_shape=(2, 3, 3),
+                   expected_num_trainable_weights=2, build_shapes={"state_shape": state.shape},
+                   jit_compile=False, tmp_path=tmp_path)
+
+
+def test_bias_init_sets_the_initial_stop_distribution():
+    gate = TerminationGate(bias_init=-2.0)
+    state = np.zeros((1, 4, 2, 2, 3), np.float32)  # [batch, T = 4, M, N, D]: logits are the bias alone
+    logits = gate(state).numpy()
+    np.testing.assert_allclose(logits, -2.0)
+    beta = np.exp(stop_log_probs(logits, "force").numpy())[0, :, 0, 0]
+    f = 1.0 / (1.0 + np.exp(2.0))
+    np.testing.assert_allclose(beta, [f, f * (1 - f), f * (1 - f) ** 2, (1 - f) ** 3], rtol=1e-5)
+    assert beta[-1] > 0.65  # most regions reach the last step at the start of training
 
 
 @pytest.mark.parametrize("final_step", ["force", "drop"])
