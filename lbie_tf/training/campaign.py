@@ -200,6 +200,7 @@ def result_row(cell: Cell, budget: Budget, report: dict, argv: list[str], curve:
         "T": int(settings["steps"]),
         "attention": _flag_true(settings.get("attention", True)),
         "termination_training": settings.get("termination_training", "gumbel"),
+        "termination_bias_init": float(settings.get("termination_bias_init", 0.0)),
         "num_direct": cell.num_direct,
         "captions": cell.captions,
         "seed": cell.seed,
