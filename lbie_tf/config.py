@@ -211,6 +211,11 @@ class TrainingConfig:
         return dataclasses.asdict(self)
 
 
+def field_defaults(config_class) -> dict[str, Any]:
+    """`{field: default}` of a config dataclass: what a config written before a field existed meant by it."""
+    return {field.name: field.default for field in dataclasses.fields(config_class)}
+
+
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise ConfigError(f"--{name}={value!r} is not one of {', '.join(choices)}")

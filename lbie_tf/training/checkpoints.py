@@ -145,10 +145,13 @@ def write_run_config(directory: str, config: Mapping[str, Any]) -> str:
     return path
 
 
-def check_run_config(directory: str, config: Mapping[str, Any]) -> None:
+def check_run_config(directory: str, config: Mapping[str, Any],
+                     defaults: Mapping[str, Any] | None = None) -> None:
     """Checks `config` against the one stored in `directory`; does nothing when none is stored yet.
 
     Nested keys are compared as dotted paths (`fusion.units`), after a JSON round trip (tuples = lists).
+    `defaults` (same nesting) fills keys that the stored config lacks: a run written before an option existed
+    resumes when the option is at its default.
 
     Raises:
         IncompatibleCheckpointError: naming the first differing keys (sorted) and both values.
@@ -157,7 +160,7 @@ def check_run_config(directory: str, config: Mapping[str, Any]) -> None:
     if not os.path.isfile(path):
         return
     with open(path, encoding="utf-8") as f:
-        stored = _flatten(json.load(f))
+        stored = {**_flatten(json.loads(json.dumps(defaults or {}))), **_flatten(json.load(f))}
     current = _flatten(json.loads(json.dumps(config)))
     keys = stored.keys() | current.keys()
     differing = sorted(k for k in keys if stored.get(k, _ABSENT) != current.get(k, _ABSENT))

@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from lbie_tf import losses, metrics
-from lbie_tf.config import ColorizerConfig, DiscriminatorConfig, GanConfig, TrainingConfig
+from lbie_tf.config import ColorizerConfig, DiscriminatorConfig, GanConfig, TrainingConfig, field_defaults
 from lbie_tf.data import color_space
 from lbie_tf.errors import ConfigError
 from lbie_tf.models.colorizer import build_colorizer
@@ -106,6 +106,10 @@ class ColorizationTask:
     def run_config(self) -> dict:
         return {"generator": self.generator_config.to_dict(), "discriminator": self.discriminator_config.to_dict(),
                 "gan": self.gan.to_dict()}
+
+    def run_config_defaults(self) -> dict:
+        return {"generator": field_defaults(ColorizerConfig), "discriminator": field_defaults(DiscriminatorConfig),
+                "gan": field_defaults(GanConfig)}
 
     def checkpoint_objects(self) -> dict:
         return {"generator": self.generator, "discriminator": self.discriminator,

@@ -53,6 +53,9 @@ class Task(Protocol):
     def run_config(self) -> dict:
         """JSON-serialisable description of the model, stored with checkpoints to refuse mismatches."""
 
+    def run_config_defaults(self) -> dict:
+        """`run_config`'s shape with every option at its default (fills options a stored config lacks)."""
+
     def checkpoint_objects(self) -> dict:
         """Trackables to checkpoint (models, optimizers)."""
 
@@ -125,7 +128,7 @@ class Trainer:
             write_run_config(self.model_dir, self.task.run_config())
             _truncate_curve(self.model_dir, 0)
             return 0
-        check_run_config(self.model_dir, self.task.run_config())
+        check_run_config(self.model_dir, self.task.run_config(), self.task.run_config_defaults())
         step = self.checkpoints.restore_latest()
         _truncate_curve(self.model_dir, step)
         self.log(f"resumed from {self.model_dir} at step {step}")

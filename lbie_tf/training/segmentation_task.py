@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from lbie_tf import losses, random_hash
-from lbie_tf.config import SegmenterConfig, TrainingConfig
+from lbie_tf.config import SegmenterConfig, TrainingConfig, field_defaults
 from lbie_tf.errors import DataError
 from lbie_tf.layers.termination import GumbelTemperatureSchedule
 from lbie_tf.metrics import ConfusionMatrix, confusion_matrix_batch, iou_from_confusion, segmentation_report
@@ -78,6 +78,9 @@ class SegmentationTask:
 
     def run_config(self) -> dict:
         return {"model": self.model_config.to_dict(), "sentences": self.sentences, "words": self.words}
+
+    def run_config_defaults(self) -> dict:
+        return {"model": field_defaults(SegmenterConfig)}
 
     def checkpoint_objects(self) -> dict:
         return {"model": self.model, "optimizer": self.optimizer}

@@ -184,3 +184,22 @@ def test_run_config_mismatch_names_the_first_keys_sorted(tmp_path):
         check_run_config(tmp_path, {"a": 0, "b": 0, "d": "y", "e": True})
     assert ("(a: 0 here, 1 in the checkpoint, b: 0 here, 2 in the checkpoint, c: absent here, 3 in the "
             "checkpoint and 2 more)") in str(info.value)
+
+
+def test_run_written_before_an_option_existed_resumes_at_its_default(tmp_path):
+    write_run_config(tmp_path, {"model": {"units": 8}})  # a run of a version without `bias`
+    defaults = {"model": {"units": 16, "bias": 0.0}}
+    check_run_config(tmp_path, {"model": {"units": 8, "bias": 0.0}}, defaults)  # the option at its default
+    with pytest.raises(IncompatibleCheckpointError, match=r"model.bias: -2.0 here, 0.0 in the checkpoint"):
+        check_run_config(tmp_path, {"model": {"units": 8, "bias": -2.0}}, defaults)
+    with pytest.raises(IncompatibleCheckpointError, match="model.units: 16 here, 8 in the checkpoint"):
+        check_run_config(tmp_path, {"model": {"units": 16, "bias": 0.0}}, defaults)  # stored values still win
+
+
+def test_segmenter_run_config_from_before_termination_bias_init_resumes(tmp_path):
+    from lbie_tf.config import SegmenterConfig, field_defaults
+
+    config = SegmenterConfig().to_dict()
+    old = {key: value for key, value in config.items() if key != "termination_bias_init"}
+    write_run_config(tmp_path, {"model": old})
+    check_run_config(tmp_path, {"model": config}, {"model": field_defaults(SegmenterConfig)})
