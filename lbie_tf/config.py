@@ -146,6 +146,8 @@ class TrainingConfig:
             schedule λ(step) = max(min, initial · exp(−decay · step)).
         gumbel_hard: straight-through one-hot samples in the forward pass.
         foreground_weight: cross-entropy weight of non-background pixels (paper 1, released code 10).
+        stop_prior_weight: weight of `losses.stop_prior_kl`, the KL of each region's stop-step distribution to
+            the uniform one, added to the loss (ours; 0 = off, as in the paper and the released code).
         learning_rate, adam_beta_1: Adam (released code: 1e-3, 0.5).
         learning_rate_schedule: "constant" or "cosine" (decays from `learning_rate` to 0 at `train_steps`).
         weight_decay: L2 regularisation λ: the loss gains λ/2 · Σ‖W‖² over every kernel and embedding
@@ -173,6 +175,7 @@ class TrainingConfig:
     gumbel_temperature_decay: float = 3e-4
     gumbel_hard: bool = False
     foreground_weight: float = 1.0
+    stop_prior_weight: float = 0.0
     learning_rate: float = 1e-3
     adam_beta_1: float = 0.9
     learning_rate_schedule: str = "constant"
@@ -197,7 +200,7 @@ class TrainingConfig:
         for name in ("batch_size", "train_steps", "checkpoint_every", "summary_every", "image_summary_every"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("eval_every", "train_seconds"):
+        for name in ("eval_every", "train_seconds", "stop_prior_weight"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"--{name} must not be negative, got {getattr(self, name)}")
         if self.curve_eval_size < 1:

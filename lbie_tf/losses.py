@@ -121,6 +121,19 @@ def expected_stop_step(log_stop_probs):
     return tf.reduce_mean(tf.reduce_sum(tf.exp(log_stop_probs) * steps, axis=1), axis=[1, 2])
 
 
+def stop_prior_kl(log_stop_probs):
+    """KL(β ‖ uniform over the T steps) per region, averaged over regions: `[batch, T, m, n]` → `[batch]`.
+
+    `Σ_t β_t (log β_t + log T)`: 0 when every step is equally likely, log T when one step has all the mass.
+    A penalty on it keeps the stop distribution from collapsing onto one step (PonderNet's KL to a prior,
+    here uniform); with `final_step="drop"` β sums to less than 1 and the value is only a penalty, not a KL.
+    """
+    log_beta = tf.cast(log_stop_probs, tf.float32)
+    steps = tf.cast(tf.shape(log_beta)[1], tf.float32)
+    per_region = tf.reduce_sum(tf.exp(log_beta) * (log_beta + tf.math.log(steps)), axis=1)
+    return tf.reduce_mean(per_region, axis=[1, 2])
+
+
 # --- colorization GAN (paper §4.3; released model2.py:93-104) ----------------------------------------------
 # The discriminator returns patch logits; D = sigmoid(logit), so −log D = softplus(−logit) and
 # −log(1 − D) = softplus(logit): the released code's −log(D + 1e-12) terms without the epsilon, and finite for

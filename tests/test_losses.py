@@ -64,3 +64,24 @@ def test_l1_is_the_mean_absolute_error_per_example():
     rng = np.random.default_rng(1)
     a, b = rng.normal(size=(2, 3, 3, 2)).astype(np.float32), rng.normal(size=(2, 3, 3, 2)).astype(np.float32)
     np.testing.assert_allclose(losses.l1_loss(a, b), np.abs(a - b).mean(axis=(1, 2, 3)), rtol=1e-6)
+
+
+def test_stop_prior_kl_against_hand_values():
+    uniform = np.full((1, 4, 2, 3), np.log(0.25), np.float32)  # [batch, T, m, n]
+    np.testing.assert_allclose(losses.stop_prior_kl(uniform).numpy(), [0.0], atol=1e-6)
+    beta = np.array([0.7, 0.1, 0.1, 0.1], np.float64)
+    expected = float(np.sum(beta * np.log(beta / 0.25)))
+    mixed = np.broadcast_to(np.log(beta)[None, :, None, None], (2, 4, 2, 3)).astype(np.float32).copy()
+    mixed[1] = np.log(0.25)  # the second example is uniform
+    np.testing.assert_allclose(losses.stop_prior_kl(mixed).numpy(), [expected, 0.0], rtol=1e-5, atol=1e-6)
+    one_hot = np.log(np.array([1.0, 1e-30, 1e-30, 1e-30], np.float64))[None, :, None, None].astype(np.float32)
+    np.testing.assert_allclose(losses.stop_prior_kl(one_hot).numpy(), [np.log(4.0)], rtol=1e-5)
+
+
+def test_stop_prior_gradient_moves_mass_away_from_a_dominant_step():
+    logits = tf.Variable(np.array([[2.0, 0.0, 0.0, 0.0]], np.float32)[:, :, None, None])
+    with tf.GradientTape() as tape:
+        log_beta = tf.nn.log_softmax(logits, axis=1)
+        kl = tf.reduce_sum(losses.stop_prior_kl(log_beta))
+    gradient = tape.gradient(kl, logits).numpy()[0, :, 0, 0]
+    assert gradient[0] > 0 and np.all(gradient[1:] < 0)  # descent lowers the dominant step, raises the others

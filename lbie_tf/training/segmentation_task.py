@@ -142,6 +142,8 @@ class SegmentationTask:
                 hard=self.training.gumbel_hard, training=True, image=image)
             loss, cross_entropy = losses.segmentation_loss(outputs, labels, mode,
                                                            self.training.foreground_weight)
+            if self.training.stop_prior_weight:
+                loss = loss + self.training.stop_prior_weight * losses.stop_prior_kl(outputs["log_stop_probs"])
             scaled = tf.nn.compute_average_loss(loss, global_batch_size=global_batch_size)
             # Loss scaling (mixed precision only; identity otherwise) is undone by the optimizer.
             loss_scaled = self.optimizer.scale_loss(scaled)

@@ -42,6 +42,18 @@ def test_two_replicas_match_one_device(tmp_path, mirrored_strategy, mode):
     np.testing.assert_allclose(_step_losses(mirrored, 3), single, atol=1e-5)
 
 
+def test_stop_prior_adds_its_weighted_kl_to_the_first_loss(tmp_path):
+    plain = _trainer(tmp_path / "plain", termination_training="marginal")
+    weighted = _trainer(tmp_path / "prior", termination_training="marginal", stop_prior_weight=0.5)
+    batch = next(iter(plain.train_dataset(0)))
+    outputs = plain.task.model.train_outputs(
+        {"image": batch["image"], "tokens": batch["tokens"]}, "marginal", training=True)
+    kl = float(tf.reduce_mean(losses.stop_prior_kl(outputs["log_stop_probs"])))
+    assert kl > 0.01  # the initial gates are not uniform over the 4 steps
+    first_plain, first_weighted = _step_losses(plain, 1)[0], _step_losses(weighted, 1)[0]
+    np.testing.assert_allclose(first_weighted - first_plain, 0.5 * kl, rtol=1e-3, atol=1e-5)
+
+
 def test_interrupted_and_resumed_run_reaches_the_same_weights(tmp_path):
     uninterrupted = _trainer(tmp_path / "a")
     uninterrupted.run()
