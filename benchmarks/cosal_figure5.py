@@ -65,7 +65,7 @@ def write_example(model, data, index: int, path: str) -> str:
                                  cosal_vocabulary.decode_caption(example["tokens"][index]), data.num_direct)
 
 
-def render(statistic: dict, model_dir: str, step: int) -> str:
+def render(statistic: dict, model_dir: str, step: int, figure_file: str) -> str:
     lines = ["# CoSaL, Figure 5 of the paper: what the regions attend to, step by step", "",
              f"Model: `{model_dir}` (checkpoint step {step}), {statistic['num_direct']} direct descriptions; "
              f"statistic over {statistic['steps'][0]['regions'] // 36:,} test images "
@@ -83,7 +83,7 @@ def render(statistic: dict, model_dir: str, step: int) -> str:
     stops = ", ".join(f"step {t + 1}: {(active[t] - active[t + 1]) / regions:.3f}" for t in range(len(active) - 1))
     lines += ["", f"Share of regions stopping at each step (inference): {stops}. A region's output is its state "
               "at its stop step; the attention of later steps is computed but does not reach the output.", "",
-              "![Figure 5](cosal_figure5.png)", ""]
+              f"![Figure 5]({figure_file})", ""]
     return "\n".join(lines)
 
 
@@ -101,7 +101,7 @@ def main(argv) -> None:
     with open(f"{FLAGS.output}.json", "w", encoding="utf-8") as f:
         json.dump(statistic, f, indent=1)
     with open(f"{FLAGS.output}.md", "w", encoding="utf-8") as f:
-        f.write(render(statistic, FLAGS.model_dir, step))
+        f.write(render(statistic, FLAGS.model_dir, step, os.path.basename(FLAGS.output) + ".png"))
     for row in statistic["steps"]:
         print(f"step {row['step']}: direct share {row['direct_share']:.3f}")
     print(f"wrote {figure}, {FLAGS.output}.json and {FLAGS.output}.md")
