@@ -100,12 +100,14 @@ def markdown(results: list[dict], commands: list[str]) -> str:
         "",
         "Rows with a variant are ablations: the preset plus that variant's flags (in its command).",
         "",
-        "| model | variant | seed | shape-pixel colour accuracy | consistency | PSNR (dB) | L1 (ab/110) | images seen | "
+        "| model | variant | seed | shape-pixel colour accuracy | consistency | PSNR (dB) | L1 (ab/110) | "
+        "images seen | "
         "steps | training s | device |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        lines.append(f"| {r['model']} | {r.get('variant') or '—'} | {r['seed']} | {r['shape_color_accuracy']:.4f} | {r['consistency']:.4f} | "
+        lines.append(f"| {r['model']} | {r.get('variant') or '—'} | {r['seed']} | {r['shape_color_accuracy']:.4f} | "
+                     f"{r['consistency']:.4f} | "
                      f"{r['psnr']:.2f} | {r['l1_ab']:.4f} | {r['images_seen']:,} | {r['steps']:,} | "
                      f"{r['seconds']:.0f} | {r['device']} |")
     preset_rows = [r for r in results if not r.get("variant")]

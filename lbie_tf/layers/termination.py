@@ -66,7 +66,8 @@ class TerminationGate(keras.layers.Layer):
     def build(self, state_shape):
         self.kernel = self.add_weight(name="kernel", shape=(int(state_shape[-1]), 1),
                                       initializer="glorot_uniform")
-        self.bias = self.add_weight(name="bias", shape=(1,), initializer=keras.initializers.Constant(self.bias_init))
+        self.bias = self.add_weight(name="bias", shape=(1,),
+                                    initializer=keras.initializers.Constant(self.bias_init))
         self.built = True
 
     def get_config(self):
