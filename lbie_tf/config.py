@@ -36,6 +36,8 @@ class SegmenterConfig:
         sentence_bidirectional: paper: bidirectional; code: unidirectional.
         paragraph_units: units of the sentence-level LSTM over sentence vectors (paper 16, code 128); unused
             by text_encoder "words".
+        paragraph_lstm: the sentence-level LSTM (paper and code) or none (ours): the fusion then attends over
+            the sentence vectors themselves, which CoSaL's order-free sentences allow.
         unit_forget_bias: LSTM forget-gate bias initialised to 1 (Keras default; the paper does not say) or 0
             (the released code's forget_bias 0.0).
         steps: maximum number of fusion steps T (paper 1..4 for CoSaL).
@@ -65,6 +67,11 @@ class SegmenterConfig:
             shape boundaries come from the pixels rather than from the 8× upsampled region features.
         encoder_width: channel multiplier of the paper encoder (1 = the paper's 4, 4, 8, 8, 16, 16; the
             region features then have 16 · encoder_width channels). Not used by the released encoder.
+        encoder_context_layers: extra 3×3 convs after the paper encoder, at the region resolution (ours; 0 =
+            the paper), so that every region's feature sees the neighbouring cells named by relational
+            sentences.
+        encoder_context_dilation: dilation of those convs (2 = one CoSaL cell, which spans 2 regions).
+        encoder_context_units: channels of those convs (the region features then have this many).
         batch_norm_momentum: momentum of the released-code BatchNorm layers (contrib default 0.999).
     """
 
@@ -78,6 +85,7 @@ class SegmenterConfig:
     sentence_units: int = 16
     sentence_bidirectional: bool = True
     paragraph_units: int = 16
+    paragraph_lstm: bool = True
     unit_forget_bias: bool = True
     steps: int = 4
     attention: bool = True
@@ -96,6 +104,9 @@ class SegmenterConfig:
     classifier_units: int = 16
     image_skip: bool = False
     encoder_width: int = 1
+    encoder_context_layers: int = 0
+    encoder_context_dilation: int = 2
+    encoder_context_units: int = 64
     batch_norm_momentum: float = 0.999
 
     def __post_init__(self):
@@ -108,9 +119,12 @@ class SegmenterConfig:
         _check_choice("inference_stop", self.inference_stop, ("first_gate", "most_likely"))
         _check_choice("decoder", self.decoder, ("paper", "released"))
         for name in ("image_size", "num_classes", "vocab_size", "sentence_units", "paragraph_units", "steps",
-                     "attention_units", "fusion_units", "fusion_kernel_size", "classifier_units", "encoder_width"):
+                     "attention_units", "fusion_units", "fusion_kernel_size", "classifier_units", "encoder_width",
+                     "encoder_context_dilation", "encoder_context_units"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{name} must be at least 1, got {getattr(self, name)}")
+        if self.encoder_context_layers < 0:
+            raise ConfigError(f"--encoder_context_layers must be >= 0, got {self.encoder_context_layers}")
         if self.image_encoder == "vgg16":
             if not 1 <= self.vgg_blocks <= 5:
                 raise ConfigError(f"--vgg_blocks must be in 1..5, got {self.vgg_blocks}")

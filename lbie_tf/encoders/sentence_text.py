@@ -28,19 +28,23 @@ class SentenceHierarchyEncoder(CompositeLayer):
         paragraph_units: units of the sentence-level LSTM.
         unit_forget_bias: add 1 to the LSTM forget-gate bias at initialisation (Keras default; the released
             code's cells use forget_bias 0, i.e. False).
+        paragraph_lstm: False (ours) drops the sentence-level LSTM: U is the sentence vectors themselves and
+            the summary their mean. CoSaL sentences are independent statements whose order means nothing,
+            and with the LSTM each u_j also carries the sentences before it, which the attention must undo.
 
     Call arguments:
         tokens: int `[batch, sentences, words]`.
 
     Returns:
-        `(features, summary)`: features `[batch, sentences, paragraph_units]` (U) and the last sentence-level
-        output `[batch, paragraph_units]`.
+        `(features, summary)`: features `[batch, sentences, K]` (U) and the last sentence-level output
+        `[batch, K]`, with K = paragraph_units (or, without the paragraph LSTM, the sentence vectors' width
+        and their mean).
 
     Reference: paper §3 (language encoder) and §4.1 (CoSaL model implementation).
     """
 
     def __init__(self, vocab_size, embedding_dim=16, sentence_units=16, bidirectional=True,
-                 paragraph_units=16, unit_forget_bias=True, **kwargs):
+                 paragraph_units=16, unit_forget_bias=True, paragraph_lstm=True, **kwargs):
         super().__init__(**kwargs)
         self.vocab_size = vocab_size
         self.embedding_dim = embedding_dim
@@ -48,6 +52,7 @@ class SentenceHierarchyEncoder(CompositeLayer):
         self.bidirectional = bidirectional
         self.paragraph_units = paragraph_units
         self.unit_forget_bias = unit_forget_bias
+        self.use_paragraph_lstm = paragraph_lstm
         self.embedding = (keras.layers.Embedding(vocab_size, embedding_dim, name="word_embedding")
                           if embedding_dim else None)
         # Captions are short (3 words, 9 sentences): unrolled LSTMs avoid a while loop per step.
@@ -55,8 +60,9 @@ class SentenceHierarchyEncoder(CompositeLayer):
                                           name="sentence_lstm")
         self.sentence_lstm = (keras.layers.Bidirectional(sentence_lstm, name="sentence_bilstm")
                               if bidirectional else sentence_lstm)
-        self.paragraph_lstm = keras.layers.LSTM(paragraph_units, return_sequences=True, unroll=True,
-                                                unit_forget_bias=unit_forget_bias, name="paragraph_lstm")
+        self.paragraph_lstm = (keras.layers.LSTM(paragraph_units, return_sequences=True, unroll=True,
+                                                 unit_forget_bias=unit_forget_bias, name="paragraph_lstm")
+                               if paragraph_lstm else None)
 
     def _word_vectors(self, tokens):
         if self.embedding is not None:
@@ -69,22 +75,30 @@ class SentenceHierarchyEncoder(CompositeLayer):
         if self.embedding is not None:
             self.embedding.build((None, words))
         self.sentence_lstm.build((None, words, width))
-        sentence_width = self.sentence_units * (2 if self.bidirectional else 1)
-        self.paragraph_lstm.build((None, sentences, sentence_width))
+        if self.paragraph_lstm is not None:
+            self.paragraph_lstm.build((None, sentences, self._sentence_width))
+
+    @property
+    def _sentence_width(self):
+        return self.sentence_units * (2 if self.bidirectional else 1)
 
     def call(self, tokens):
         sentences, words = tokens.shape[1], tokens.shape[2]
         flat = ops.reshape(tokens, (-1, words))
         sentence_vectors = self.sentence_lstm(self._word_vectors(flat))
         sentence_vectors = ops.reshape(sentence_vectors, (-1, sentences, sentence_vectors.shape[-1]))
+        if self.paragraph_lstm is None:
+            return sentence_vectors, ops.mean(sentence_vectors, axis=1)
         features = self.paragraph_lstm(sentence_vectors)
         return features, features[:, -1]
 
     def compute_output_shape(self, tokens_shape):
         batch, sentences = tokens_shape[0], tokens_shape[1]
-        return (batch, sentences, self.paragraph_units), (batch, self.paragraph_units)
+        width = self.paragraph_units if self.paragraph_lstm is not None else self._sentence_width
+        return (batch, sentences, width), (batch, width)
 
     def get_config(self):
         return {**super().get_config(), "vocab_size": self.vocab_size, "embedding_dim": self.embedding_dim,
                 "sentence_units": self.sentence_units, "bidirectional": self.bidirectional,
-                "paragraph_units": self.paragraph_units, "unit_forget_bias": self.unit_forget_bias}
+                "paragraph_units": self.paragraph_units, "unit_forget_bias": self.unit_forget_bias,
+                "paragraph_lstm": self.use_paragraph_lstm}

@@ -63,7 +63,9 @@ class LanguageSegmenter(keras.Model):
         self.words = words
         cfg = self.config
         if cfg.image_encoder == "cosal_paper":
-            self.image_encoder = cosal_paper_image_encoder(cfg.encoder_width)
+            self.image_encoder = cosal_paper_image_encoder(
+                cfg.encoder_width, cfg.encoder_context_layers, cfg.encoder_context_dilation,
+                cfg.encoder_context_units)
         elif cfg.image_encoder == "cosal_released":
             self.image_encoder = cosal_released_image_encoder(cfg.batch_norm_momentum)
         else:
@@ -72,7 +74,7 @@ class LanguageSegmenter(keras.Model):
             self.text_encoder = SentenceHierarchyEncoder(
                 cfg.vocab_size, embedding_dim=cfg.word_embedding_dim, sentence_units=cfg.sentence_units,
                 bidirectional=cfg.sentence_bidirectional, paragraph_units=cfg.paragraph_units,
-                unit_forget_bias=cfg.unit_forget_bias, name="text_encoder")
+                unit_forget_bias=cfg.unit_forget_bias, paragraph_lstm=cfg.paragraph_lstm, name="text_encoder")
         else:
             self.text_encoder = WordSequenceEncoder(
                 cfg.vocab_size, embedding_dim=cfg.word_embedding_dim, units=cfg.sentence_units,

@@ -128,6 +128,42 @@ def test_encoder_width_multiplies_the_paper_encoder_channels():
     assert model(_inputs())["logits"].shape == (2, 48, 48, 7)
 
 
+def test_encoder_context_layers_are_dilated_convs_at_the_region_resolution():
+    model = build_segmenter(SegmenterConfig(steps=1, encoder_width=2, encoder_context_layers=2,
+                                            encoder_context_units=40))
+    context = [layer for layer in model.image_encoder.layers if layer.name.startswith("context")]
+    assert [(conv.filters, conv.dilation_rate) for conv in context] == [(40, (2, 2)), (40, (2, 2))]
+    assert model.encode_image(_inputs()["image"]).shape == (2, 6, 6, 40)
+    # Receptive field: a pixel change in one corner cell reaches the region features of the cell two columns
+    # away only through the dilated convs (the six paper convs see 36 pixels around a region).
+    image = np.full((1, 48, 48, 3), 255.0, np.float32)
+    changed = image.copy()
+    changed[0, 4:12, 4:12] = 0.0
+    for layers, reaches in ((0, False), (2, True)):
+        keras.utils.set_random_seed(3)
+        encoder = build_segmenter(SegmenterConfig(steps=1, encoder_context_layers=layers)).image_encoder
+        delta = np.abs(np.asarray(encoder(changed)) - np.asarray(encoder(image)))
+        assert (delta[0, 0, 4:].max() > 0) == reaches
+
+
+def test_without_paragraph_lstm_the_text_features_are_the_sentence_vectors(tmp_path):
+    keras.utils.set_random_seed(2)
+    model = build_segmenter(SegmenterConfig(steps=1, sentence_units=8, paragraph_lstm=False))
+    encoder = model.text_encoder
+    assert encoder.paragraph_lstm is None
+    tokens = _inputs()["tokens"]
+    features, summary = encoder(tokens)
+    assert features.shape == (2, 9, 16)  # bidirectional: 2 × 8
+    np.testing.assert_allclose(summary, np.mean(features, axis=1), atol=1e-6)
+    # Each sentence is encoded on its own: permuting the sentences permutes U the same way.
+    order = np.array([8, 3, 0, 5, 1, 7, 2, 6, 4])
+    np.testing.assert_allclose(encoder(tokens[:, order])[0], np.asarray(features)[:, order], atol=1e-5)
+    path = tmp_path / "no_paragraph.keras"
+    model.save(path)
+    restored = keras.saving.load_model(path, safe_mode=True)
+    np.testing.assert_allclose(restored(_inputs())["logits"], model(_inputs())["logits"], atol=1e-5)
+
+
 def test_image_skip_refines_the_logits_from_the_pixels():
     keras.utils.set_random_seed(1)
     model = build_segmenter(SegmenterConfig(steps=2, image_skip=True))
