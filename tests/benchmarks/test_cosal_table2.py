@@ -37,3 +37,15 @@ def test_one_cell_end_to_end_then_read_back(tmp_path):
     assert again.returncode == 0, again.stdout + again.stderr
     assert "training (" not in again.stdout
     assert json.loads((tmp_path / "table2.json").read_text())[0]["mean_iou"] == row["mean_iou"]
+
+    # The trained cell also feeds the per-sentence-kind cell accuracy benchmark.
+    cells = subprocess.run(
+        [sys.executable, "benchmarks/cosal_cell_accuracy.py", "--num_direct=8", "--test_size=20",
+         f"--model_dirs={tmp_path / 'runs' / 'paper_t1-legacy-nd8-seed0'}", f"--output={tmp_path / 'cells'}"],
+        cwd=REPOSITORY, capture_output=True, text=True, check=False, timeout=600)
+    assert cells.returncode == 0, cells.stdout + cells.stderr
+    (report,) = json.loads((tmp_path / "cells.json").read_text())
+    assert report["checkpoint_step"] == 2 and report["cells"]["direct"] == 20 * 8
+    assert sum(report["cells"].values()) == 20 * 9
+    assert all(value is None or 0.0 <= value <= 1.0 for value in report["accuracy"].values())
+    assert "| direct sentences |" in (tmp_path / "cells.md").read_text()
