@@ -20,6 +20,7 @@ from lbie_tf.config import (
     SegmenterConfig,
     TrainingConfig,
 )
+from lbie_tf.errors import ConfigError
 
 FLAGS = flags.FLAGS
 GENERATOR_PREFIX = "generator_"
@@ -39,6 +40,9 @@ def define_cosal_flags() -> None:
                          "stream of fresh images.")
     flags.DEFINE_integer("cosal_test_size", 10_000, "Held-out test images (paper: 10,000).")
     flags.DEFINE_integer("data_seed", 0, "Seed of the CoSaL generator (train and test streams are disjoint).")
+    flags.DEFINE_list("cosal_curriculum", [], "Training stages before --num_direct, as num_direct:end_step "
+                      "(ours), e.g. 4:3000 = steps 0-2999 with 4 direct sentences, then --num_direct. Testing "
+                      "always uses --num_direct.")
 
 
 @functools.cache  # once per process, whichever entry points are imported
@@ -117,7 +121,19 @@ def cosal_config_from_flags(image_size: int = 48):
 
     return CosalConfig(image_size=image_size, num_direct=FLAGS.num_direct,
                        legacy_captions=FLAGS.cosal_legacy_captions, seed=FLAGS.data_seed,
-                       train_size=FLAGS.cosal_train_size, test_size=FLAGS.cosal_test_size)
+                       train_size=FLAGS.cosal_train_size, test_size=FLAGS.cosal_test_size,
+                       curriculum=_curriculum_stages(FLAGS.cosal_curriculum))
+
+
+def _curriculum_stages(items: list[str]) -> tuple[tuple[int, int], ...]:
+    """`["8:1000", "6:2000"]` → `((8, 1000), (6, 2000))`; a malformed item is a one-line ConfigError."""
+    stages = []
+    for item in items:
+        parts = item.split(":")
+        if len(parts) != 2 or not all(part.strip().isdigit() for part in parts):
+            raise ConfigError(f"--cosal_curriculum items are num_direct:end_step, got {item!r}")
+        stages.append((int(parts[0]), int(parts[1])))
+    return tuple(stages)
 
 
 def segmenter_config_from_flags() -> SegmenterConfig:

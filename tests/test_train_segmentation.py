@@ -12,6 +12,7 @@ from absl import flags
 
 import train_segmentation
 from lbie_tf import flags as lbie_flags
+from lbie_tf.errors import ConfigError
 from lbie_tf.models.segmenter import build_segmenter
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -31,6 +32,21 @@ def test_every_preset_parses_and_builds(path):
     assert built.count_params() > 0
     assert training.batch_size > 0
     flags.FLAGS.unparse_flags()
+
+
+@pytest.mark.parametrize("value, stages", [("8:1000,6:2000", ((8, 1000), (6, 2000))), ("", ()),
+                                           ("8-1000", None), ("8:x", None), ("8:1000:2", None)])
+def test_curriculum_flag(value, stages):
+    flags.FLAGS.unparse_flags()
+    flags.FLAGS(["train_segmentation.py", f"--cosal_curriculum={value}", "--model_dir=/tmp/unused"])
+    try:
+        if stages is None:
+            with pytest.raises(ConfigError, match="num_direct:end_step"):
+                train_segmentation.cosal_config_from_flags()
+        else:
+            assert train_segmentation.cosal_config_from_flags().curriculum == stages
+    finally:
+        flags.FLAGS.unparse_flags()
 
 
 def _run(*args):

@@ -135,6 +135,9 @@ class CosalConfig:
         train_size: number of distinct training images, revisited in a new order every epoch (paper: 50,000);
             0 = an endless stream of fresh images.
         test_size: number of test images (paper: 10,000), drawn from a stream disjoint from training.
+        curriculum: (num_direct, end_step) stages of the training stream before `num_direct` (ours, empty =
+            none): batches before end_step use that stage's num_direct, e.g. ((4, 3000),) trains steps
+            0-2999 with 4 direct sentences, then `num_direct`. The test split always uses `num_direct`.
     """
 
     image_size: int = 48
@@ -143,10 +146,16 @@ class CosalConfig:
     seed: int = 0
     train_size: int = 50_000
     test_size: int = 10_000
+    curriculum: tuple[tuple[int, int], ...] = ()
 
     def __post_init__(self):
         if not 1 <= self.num_direct <= NUM_CELLS:
             raise ConfigError(f"--num_direct must be in 1..{NUM_CELLS}, got {self.num_direct}")
+        ends = [end for _, end in self.curriculum]
+        if any(not 1 <= n <= NUM_CELLS for n, _ in self.curriculum) or ends != sorted(set(ends)) or (
+                ends and ends[0] < 1):
+            raise ConfigError(f"--cosal_curriculum needs num_direct:end_step stages with num_direct in "
+                              f"1..{NUM_CELLS} and increasing end steps >= 1, got {list(self.curriculum)}")
         if self.image_size % GRID or self.image_size // GRID < _MIN_CELL_SIZE:
             raise ConfigError(
                 f"CosalConfig.image_size must be a multiple of {GRID} and at least {GRID * _MIN_CELL_SIZE}, "
@@ -414,13 +423,32 @@ def train_dataset(config: CosalConfig, batch_size: int, start_step: int = 0) -> 
 
     Batch t holds the examples at stream positions [t * batch_size, (t + 1) * batch_size) (see
     `train_example_ids`), so `train_dataset(config, b, start_step=s)` yields exactly what
-    `train_dataset(config, b)` yields after skipping s batches.
+    `train_dataset(config, b)` yields after skipping s batches. With a `config.curriculum`, batch t's
+    captions have the num_direct of the stage that t falls in.
 
     Returns:
         A `tf.data.Dataset` of dicts as returned by `generate`, batch dimension `batch_size` (static).
     """
     if batch_size < 1 or start_step < 0:
         raise ValueError(f"need batch_size >= 1 and start_step >= 0, got {batch_size}, {start_step}")
+    stream = None
+    begin = 0
+    for num_direct, end in [*config.curriculum, (config.num_direct, None)]:
+        if end is not None and start_step >= end:
+            begin = end
+            continue
+        first = max(start_step, begin)
+        batches = _stage_batches(dataclasses.replace(config, num_direct=num_direct, curriculum=()), batch_size,
+                                 first)
+        if end is not None:
+            batches = batches.take(end - first)
+        stream = batches if stream is None else stream.concatenate(batches)
+        begin = end
+    return stream.prefetch(tf.data.AUTOTUNE)
+
+
+def _stage_batches(config: CosalConfig, batch_size: int, start_step: int) -> tf.data.Dataset:
+    """Endless batches of `config`'s training stream from `start_step` on (no curriculum)."""
 
     def generate_batch(positions):
         return generate(train_example_ids(positions, config), config, "train")
@@ -429,7 +457,6 @@ def train_dataset(config: CosalConfig, batch_size: int, start_step: int = 0) -> 
         tf.data.Dataset.counter(start=start_step * batch_size)
         .batch(batch_size, drop_remainder=True)
         .map(generate_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-        .prefetch(tf.data.AUTOTUNE)
     )
 
 

@@ -53,6 +53,9 @@ def _datasets_equal(first, second, num_batches):
         ({"image_size": 47}, "image_size"),
         ({"image_size": 15}, "image_size"),
         ({"train_size": -1}, "train_size"),
+        ({"curriculum": ((10, 5),)}, "curriculum"),
+        ({"curriculum": ((8, 5), (6, 5))}, "curriculum"),
+        ({"curriculum": ((8, 0),)}, "curriculum"),
     ],
 )
 def test_config_validation(kwargs, match):
@@ -246,6 +249,18 @@ def test_start_step_resumes_exactly_across_epochs():
     config = cosal.CosalConfig(train_size=10)
     resumed = cosal.train_dataset(config, 4, start_step=3)
     _datasets_equal(resumed, cosal.train_dataset(config, 4).skip(3), num_batches=3)
+
+
+def test_curriculum_stages_switch_captions_by_step_and_resume_exactly():
+    config = cosal.CosalConfig(train_size=10, curriculum=((8, 2), (6, 3)))
+    batches = list(cosal.train_dataset(config, 4).take(5))
+    relations = [int(np.sum(batch["tokens"].numpy()[:, :, 1] != vocab.IS_ID) // 4) for batch in batches]
+    assert relations == [1, 1, 3, 5, 5]  # 9 - num_direct relational sentences per caption
+    plain = cosal.train_dataset(cosal.CosalConfig(train_size=10, num_direct=6), 4)
+    _datasets_equal(cosal.train_dataset(config, 4).skip(2).take(1), plain.skip(2), num_batches=1)
+    for start in (0, 1, 2, 3, 4):
+        _datasets_equal(cosal.train_dataset(config, 4, start_step=start), cosal.train_dataset(config, 4).skip(start),
+                        num_batches=3)
 
 
 def test_training_epochs_are_reshuffled_permutations():
