@@ -48,4 +48,5 @@ def test_one_cell_end_to_end_then_read_back(tmp_path):
     assert report["checkpoint_step"] == 2 and report["cells"]["direct"] == 20 * 8
     assert sum(report["cells"].values()) == 20 * 9
     assert all(value is None or 0.0 <= value <= 1.0 for value in report["accuracy"].values())
-    assert "| direct sentences |" in (tmp_path / "cells.md").read_text()
+    markdown = (tmp_path / "cells.md").read_text()
+    assert "| direct sentences |" in markdown and "--num_direct=8 --test_size=20" in markdown
