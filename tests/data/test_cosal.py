@@ -258,9 +258,9 @@ def test_curriculum_stages_switch_captions_by_step_and_resume_exactly():
     assert relations == [1, 1, 3, 5, 5]  # 9 - num_direct relational sentences per caption
     plain = cosal.train_dataset(cosal.CosalConfig(train_size=10, num_direct=6), 4)
     _datasets_equal(cosal.train_dataset(config, 4).skip(2).take(1), plain.skip(2), num_batches=1)
-    for start in (0, 1, 2, 3, 4):
+    for start in (1, 3):  # inside the first stage (crossing both switches), and in the last stage
         _datasets_equal(cosal.train_dataset(config, 4, start_step=start), cosal.train_dataset(config, 4).skip(start),
-                        num_batches=3)
+                        num_batches=2 if start == 3 else 3)
 
 
 def test_training_epochs_are_reshuffled_permutations():
