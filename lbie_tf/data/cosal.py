@@ -434,16 +434,14 @@ def train_dataset(config: CosalConfig, batch_size: int, start_step: int = 0) -> 
     stream = None
     begin = 0
     for num_direct, end in [*config.curriculum, (config.num_direct, None)]:
-        if end is not None and start_step >= end:
-            begin = end
-            continue
-        first = max(start_step, begin)
+        first, begin = max(start_step, begin), end
+        if end is not None and first >= end:
+            continue  # this stage ends before start_step
         batches = _stage_batches(dataclasses.replace(config, num_direct=num_direct, curriculum=()), batch_size,
                                  first)
         if end is not None:
             batches = batches.take(end - first)
         stream = batches if stream is None else stream.concatenate(batches)
-        begin = end
     return stream.prefetch(tf.data.AUTOTUNE)
 
 

@@ -20,11 +20,12 @@ def cosal_paper_image_encoder(width: int = 1, context_layers: int = 0, context_d
 
     `width` multiplies every layer's channels (1 = the paper's 4, 4, 8, 8, 16, 16).
     `context_layers` (ours) appends that many 3×3 convs (`context_units` channels, ReLU) with dilation
-    `context_dilation` at the region resolution, so the output then has `context_units` channels. The six convs see 36 pixels around a region, less than the
-    3 × 16 pixels that span a CoSaL cell and its neighbours; at dilation 2 (one cell = 2 regions) each added
-    conv reads exactly one region of each neighbouring cell, so one layer lets every region see the shapes
-    that the relational sentences ("the shape above the circle") name. Its output must name the shape of the
-    region's own cell and of each neighbour by direction (9 + 4 × 9 cases), hence more channels than 16.
+    `context_dilation` at the region resolution; the output then has `context_units` channels. The six convs
+    see 36 pixels around a region, less than the 3 × 16 pixels that span a CoSaL cell and its neighbours; at
+    dilation 2 (one cell = 2 regions) each added conv reads exactly one region of each neighbouring cell, so
+    one layer lets every region see the shapes that the relational sentences ("the shape above the circle")
+    name. Its output must name the shape of the region's own cell and of each neighbour by direction
+    (9 + 4 × 9 cases), hence more channels than 16.
     """
     layers = [keras.layers.Rescaling(1.0 / 255.0, offset=-0.5, name="rescale")]
     for block, channels in enumerate((4 * width, 8 * width, 16 * width), start=1):
