@@ -19,7 +19,7 @@ $(STAMP): setup.py | $(VPY)
 setup: $(STAMP)
 
 test: setup
-	$(VPY) -m pytest -q tests
+	$(VPY) -m pytest -q -n auto --dist worksteal tests
 
 demo: setup
 	rm -rf $(DEMO_DIR)

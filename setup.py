@@ -23,7 +23,7 @@ setup(
         "absl-py>=2.1",
         "scipy>=1.13",
     ],
-    extras_require={"test": ["pytest>=8"]},
+    extras_require={"test": ["pytest>=8", "pytest-xdist>=3.5"]},
     entry_points={"console_scripts": [
         "lbie-train-segmentation=train_segmentation:run",
         "lbie-edit=lbie_tf.cli.edit:main",

@@ -5,7 +5,8 @@
 
 Writes `<output>.json` and `<output>.md`: per model, the share of cells painted their colour (majority over the
 shape's pixels, `lbie_tf.data.cosal_cell_accuracy`) among cells described by a direct sentence and by each
-relation, over the first `--test_size` images of the test split (determined captions).
+relation, over the first `--test_size` images of the test split (determined captions). With `--per_step`, also
+each fusion step's prediction with every region forced to stop at that step.
 """
 
 from __future__ import annotations
@@ -23,11 +24,16 @@ from absl import app, flags  # noqa: E402
 flags.DEFINE_list("model_dirs", None, "train_segmentation.py runs trained with --num_direct.", required=True)
 flags.DEFINE_integer("num_direct", 4, "Direct descriptions per caption (the runs' --num_direct).")
 flags.DEFINE_integer("test_size", 2000, "Test images.")
+flags.DEFINE_bool("per_step", False, "Also score each fusion step's prediction with every region forced to stop "
+                  "there (shows which steps the termination gates left untrained).")
 flags.DEFINE_string("output", "docs/results/cosal_cell_accuracy", "Writes <output>.json and <output>.md.")
 FLAGS = flags.FLAGS
 
 
-def measure(model_dir: str, num_direct: int, test_size: int, batch_size: int = 250) -> dict:
+def measure(model_dir: str, num_direct: int, test_size: int, per_step: bool = False,
+            batch_size: int = 250) -> list[dict]:
+    """Rows for one run: its own prediction (`prediction` "model") and, with `per_step`, step `t` forced for every
+    region (`prediction` "step t", from `LanguageSegmenter.step_logits`)."""
     import numpy as np
     import tensorflow as tf
 
@@ -37,15 +43,23 @@ def measure(model_dir: str, num_direct: int, test_size: int, batch_size: int = 2
 
     model, step = load_trained_segmenter(model_dir)
     data = cosal.CosalConfig(num_direct=num_direct, test_size=test_size, image_size=model.image_size)
-    totals = {}
+    names = ["model"] + ([f"step {t + 1}" for t in range(model.config.steps)] if per_step else [])
+    totals = {name: {} for name in names}
     for batch in cosal.test_dataset(data, batch_size):
-        outputs = model({"image": tf.cast(batch["sketch"], tf.float32), "tokens": batch["tokens"]}, training=False)
-        predictions = np.argmax(np.asarray(outputs["logits"]), axis=-1)
-        for kind, counts in correct_by_sentence_kind(predictions, batch).items():
-            totals[kind] = totals.get(kind, 0) + counts
-    return {"model_dir": model_dir, "checkpoint_step": step, "num_direct": num_direct, "test_images": test_size,
-            "accuracy": {kind: int(right) / int(total) if total else None for kind, (right, total) in totals.items()},
-            "cells": {kind: int(total) for kind, (_, total) in totals.items()}}
+        inputs = {"image": tf.cast(batch["sketch"], tf.float32), "tokens": batch["tokens"]}
+        logits = [np.asarray(model(inputs, training=False)["logits"])]
+        if per_step:
+            step_logits = np.asarray(model.step_logits(inputs, training=False))
+            logits += [step_logits[:, t] for t in range(step_logits.shape[1])]
+        for name, scores in zip(names, logits):
+            for kind, (right, total) in correct_by_sentence_kind(np.argmax(scores, axis=-1), batch).items():
+                previous = totals[name].get(kind, (0, 0))
+                totals[name][kind] = (previous[0] + int(right), previous[1] + int(total))
+    return [{"model_dir": model_dir, "prediction": name, "checkpoint_step": step, "num_direct": num_direct,
+             "test_images": test_size,
+             "accuracy": {kind: right / total if total else None for kind, (right, total) in counts.items()},
+             "cells": {kind: total for kind, (_, total) in counts.items()}}
+            for name, counts in totals.items()]
 
 
 def render(rows: list[dict], command: str) -> str:
@@ -55,24 +69,25 @@ def render(rows: list[dict], command: str) -> str:
              "classes over its shape's pixels is its colour; cells are grouped by the sentence that determines them "
              "(direct: `[shape, is, colour]`; the relations: `[colour, relation, shape]`, the shape next to a named "
              f"one). Command: `{command}`.", "",
-             "| model (checkpoint step) | direct sentences | test images | " + " | ".join(kinds) + " |",
-             "|---|---|---|" + "---|" * len(kinds)]
+             "| model (checkpoint step) | prediction | direct sentences | test images | " + " | ".join(kinds) + " |",
+             "|---|---|---|---|" + "---|" * len(kinds)]
     for row in rows:
         accuracy = " | ".join("—" if row["accuracy"][k] is None else f"{row['accuracy'][k]:.3f}" for k in kinds)
-        lines.append(f"| `{row['model_dir']}` ({row['checkpoint_step']}) | {row['num_direct']} | "
+        lines.append(f"| `{row['model_dir']}` ({row['checkpoint_step']}) | {row['prediction']} | {row['num_direct']} | "
                      f"{row['test_images']:,} | {accuracy} |")
     return "\n".join(lines) + "\n"
 
 
 def main(argv) -> None:
     del argv
-    rows = [measure(path, FLAGS.num_direct, FLAGS.test_size) for path in FLAGS.model_dirs]
+    rows = [row for path in FLAGS.model_dirs for row in measure(path, FLAGS.num_direct, FLAGS.test_size,
+                                                                  FLAGS.per_step)]
     with open(f"{FLAGS.output}.json", "w", encoding="utf-8") as f:
         json.dump(rows, f, indent=1)
     with open(f"{FLAGS.output}.md", "w", encoding="utf-8") as f:
         f.write(render(rows, shlex.join(["python", "benchmarks/cosal_cell_accuracy.py", *sys.argv[1:]])))
     for row in rows:
-        print(row["model_dir"], {k: None if v is None else round(v, 3) for k, v in row["accuracy"].items()})
+        print(row["model_dir"], row["prediction"], {k: None if v is None else round(v, 3) for k, v in row["accuracy"].items()})
     print(f"wrote {FLAGS.output}.json and {FLAGS.output}.md")
 
 

@@ -6,7 +6,8 @@ Layout of a model directory:
       ckpt-1200/ckpt.index, ckpt.data-00000-of-00001   complete checkpoints, one directory per step
       ckpt-1500/...
       latest                                           "ckpt-1500": the newest complete checkpoint
-      model_config.json                                the model's config, written at the first save
+      model_config.json                                the model's config (and the training data's settings),
+                                                       written at the first save
 
 A checkpoint is written into `ckpt-<step>.tmp-<random>/` and renamed into place only once complete, and the
 `latest` pointer is replaced atomically after that, so a crash at any point leaves `latest` naming a

@@ -61,12 +61,21 @@ def check_compatible(model: SegmenterConfig, data: cosal.CosalConfig) -> None:
                           f"colour classes")
 
 
+def training_stream_settings(data: cosal.CosalConfig) -> dict:
+    """The data settings that decide the training batches (all but the test split's size), stored with a run so
+    that resuming it with other data is refused."""
+    settings = dataclasses.asdict(data)
+    del settings["test_size"]
+    return settings
+
+
 def make_trainer(model: SegmenterConfig, training: TrainingConfig, data: cosal.CosalConfig, model_dir: str,
                  strategy: tf.distribute.Strategy, eval_batch_size: int = 250, log=print,
                  progress_stream=sys.stderr, previews: int = 4) -> Trainer:
     """A `Trainer` for a CoSaL segmentation run."""
     check_compatible(model, data)
-    task = SegmentationTask(model, training, CLASS_NAMES, cosal_vocabulary.RGB_PALETTE)
+    task = SegmentationTask(model, training, CLASS_NAMES, cosal_vocabulary.RGB_PALETTE,
+                            training_data=training_stream_settings(data))
     return Trainer(
         task, training, strategy, model_dir,
         train_dataset=lambda start: train_batches(data, training.batch_size, start),

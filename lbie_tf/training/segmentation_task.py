@@ -40,11 +40,15 @@ class SegmentationTask:
         class_names: one name per label class for the per-class IoU report.
         palette: uint8 `[label classes, 3]` colours for prediction images.
         sentences, words: caption shape.
+        training_data: optional JSON-serialisable settings of the training stream (e.g. CoSaL's num_direct),
+            stored with the run and checked on resume like the model's config (a run stored without them
+            resumes unchecked).
     """
 
     def __init__(self, model_config: SegmenterConfig, training: TrainingConfig, class_names, palette,
-                 sentences: int = 9, words: int = 3):
+                 sentences: int = 9, words: int = 3, training_data: dict | None = None):
         self.model_config = model_config
+        self.training_data = training_data
         self.training = training
         self.class_names = list(class_names)
         self.palette = np.asarray(palette, np.uint8)
@@ -77,10 +81,16 @@ class SegmentationTask:
         return max(self.model_config.num_classes, 2)
 
     def run_config(self) -> dict:
-        return {"model": self.model_config.to_dict(), "sentences": self.sentences, "words": self.words}
+        config = {"model": self.model_config.to_dict(), "sentences": self.sentences, "words": self.words}
+        if self.training_data is not None:
+            config["training_data"] = self.training_data
+        return config
 
     def run_config_defaults(self) -> dict:
-        return {"model": field_defaults(SegmenterConfig)}
+        defaults = {"model": field_defaults(SegmenterConfig)}
+        if self.training_data is not None:
+            defaults["training_data"] = self.training_data
+        return defaults
 
     def checkpoint_objects(self) -> dict:
         return {"model": self.model, "optimizer": self.optimizer}

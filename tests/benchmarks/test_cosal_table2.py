@@ -38,15 +38,18 @@ def test_one_cell_end_to_end_then_read_back(tmp_path):
     assert "training (" not in again.stdout
     assert json.loads((tmp_path / "table2.json").read_text())[0]["mean_iou"] == row["mean_iou"]
 
-    # The trained cell also feeds the per-sentence-kind cell accuracy benchmark.
+    # The trained cell also feeds the per-sentence-kind cell accuracy benchmark; with one fusion step, forcing
+    # every region to stop at step 1 is the model's own prediction.
     cells = subprocess.run(
-        [sys.executable, "benchmarks/cosal_cell_accuracy.py", "--num_direct=8", "--test_size=20",
+        [sys.executable, "benchmarks/cosal_cell_accuracy.py", "--num_direct=8", "--test_size=20", "--per_step",
          f"--model_dirs={tmp_path / 'runs' / 'paper_t1-legacy-nd8-seed0'}", f"--output={tmp_path / 'cells'}"],
         cwd=REPOSITORY, capture_output=True, text=True, check=False, timeout=600)
     assert cells.returncode == 0, cells.stdout + cells.stderr
-    (report,) = json.loads((tmp_path / "cells.json").read_text())
+    report, step_one = json.loads((tmp_path / "cells.json").read_text())
+    assert (report["prediction"], step_one["prediction"]) == ("model", "step 1")
+    assert step_one["accuracy"] == report["accuracy"] and step_one["cells"] == report["cells"]
     assert report["checkpoint_step"] == 2 and report["cells"]["direct"] == 20 * 8
     assert sum(report["cells"].values()) == 20 * 9
     assert all(value is None or 0.0 <= value <= 1.0 for value in report["accuracy"].values())
     markdown = (tmp_path / "cells.md").read_text()
-    assert "| direct sentences |" in markdown and "--num_direct=8 --test_size=20" in markdown
+    assert "| prediction | direct sentences |" in markdown and "--num_direct=8 --test_size=20" in markdown

@@ -1,6 +1,9 @@
 """The shared training loop on CoSaL segmentation: replicas match one device, resume is exact, checkpoints of
 another model are refused, a NaN loss stops with one line, and a short training beats the majority class."""
 
+import dataclasses
+import json
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -72,6 +75,22 @@ def test_checkpoint_of_another_model_is_refused(tmp_path):
     with pytest.raises(IncompatibleCheckpointError, match="fusion_units") as error:
         _trainer(tmp_path, model=wider).run()
     assert "\n" not in str(error.value)
+
+
+def test_resume_with_other_training_data_is_refused(tmp_path):
+    _trainer(tmp_path, train_steps=1).run()
+    stored = json.loads((tmp_path / "model_config.json").read_text())
+    assert stored["training_data"]["num_direct"] == 4 and "test_size" not in stored["training_data"]
+    with pytest.raises(IncompatibleCheckpointError,
+                       match="training_data.num_direct: 8 here, 4 in the checkpoint") as error:
+        _trainer(tmp_path, data=dataclasses.replace(DATA, num_direct=8)).run()
+    assert "\n" not in str(error.value)
+    # Another test split is not another training run.
+    assert _trainer(tmp_path, data=dataclasses.replace(DATA, test_size=16)).restore() == 1
+    # A run stored before the data settings were recorded resumes unchecked.
+    del stored["training_data"]
+    (tmp_path / "model_config.json").write_text(json.dumps(stored))
+    assert _trainer(tmp_path, data=dataclasses.replace(DATA, num_direct=8)).restore() == 1
 
 
 def test_nan_loss_stops_with_one_line(tmp_path, monkeypatch):
