@@ -87,7 +87,8 @@ def main(argv) -> None:
     with open(f"{FLAGS.output}.md", "w", encoding="utf-8") as f:
         f.write(render(rows, shlex.join(["python", "benchmarks/cosal_cell_accuracy.py", *sys.argv[1:]])))
     for row in rows:
-        print(row["model_dir"], row["prediction"], {k: None if v is None else round(v, 3) for k, v in row["accuracy"].items()})
+        accuracy = {k: None if v is None else round(v, 3) for k, v in row["accuracy"].items()}
+        print(row["model_dir"], row["prediction"], accuracy)
     print(f"wrote {FLAGS.output}.json and {FLAGS.output}.md")
 
 
