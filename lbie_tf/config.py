@@ -12,6 +12,8 @@ from typing import Any
 
 from lbie_tf.errors import ConfigError
 
+BATCH_NORM_INFERENCE = ("moving", "batch", "initial")  # statistics of segmentation BatchNorm at inference
+
 
 @dataclasses.dataclass(frozen=True)
 class SegmenterConfig:
@@ -73,6 +75,9 @@ class SegmenterConfig:
         encoder_context_dilation: dilation of those convs (2 = one CoSaL cell, which spans 2 regions).
         encoder_context_units: channels of those convs (the region features then have this many).
         batch_norm_momentum: momentum of the released-code BatchNorm layers (contrib default 0.999).
+        batch_norm_inference: statistics of those BatchNorm layers at inference: "moving" (moving averages,
+            the usual practice), "batch" (the predicted batch's own) or "initial" (mean 0, variance 1: the
+            released CoSaL code, whose moving averages are never updated nor saved). Paper: not stated.
     """
 
     image_encoder: str = "cosal_paper"
@@ -108,6 +113,7 @@ class SegmenterConfig:
     encoder_context_dilation: int = 2
     encoder_context_units: int = 64
     batch_norm_momentum: float = 0.999
+    batch_norm_inference: str = "moving"
 
     def __post_init__(self):
         _check_choice("image_encoder", self.image_encoder, ("cosal_paper", "cosal_released", "vgg16"))
@@ -118,6 +124,7 @@ class SegmenterConfig:
         _check_choice("final_step", self.final_step, ("force", "drop"))
         _check_choice("inference_stop", self.inference_stop, ("first_gate", "most_likely"))
         _check_choice("decoder", self.decoder, ("paper", "released"))
+        _check_choice("batch_norm_inference", self.batch_norm_inference, BATCH_NORM_INFERENCE)
         for name in ("image_size", "num_classes", "vocab_size", "sentence_units", "paragraph_units", "steps",
                      "attention_units", "fusion_units", "fusion_kernel_size", "classifier_units", "encoder_width",
                      "encoder_context_dilation", "encoder_context_units"):

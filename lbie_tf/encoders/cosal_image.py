@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import keras
 
+from lbie_tf.layers.batch_norm import InferenceStatisticsBatchNormalization
+
 
 def cosal_paper_image_encoder(width: int = 1, context_layers: int = 0, context_dilation: int = 2,
                               context_units: int = 64, name: str = "image_encoder") -> keras.Sequential:
@@ -39,12 +41,13 @@ def cosal_paper_image_encoder(width: int = 1, context_layers: int = 0, context_d
     return keras.Sequential(layers, name=name)
 
 
-def cosal_released_image_encoder(batch_norm_momentum: float = 0.999,
+def cosal_released_image_encoder(batch_norm_momentum: float = 0.999, batch_norm_inference: str = "moving",
                                  name: str = "image_encoder") -> keras.Sequential:
     """The released code's ten-layer CoSaL encoder: `[batch, H, W, 3]` → `[batch, H/16, W/16, 128]`.
 
     Weights are initialised TruncatedNormal(0, 0.02) as in net.py:41-52; BatchNorm uses the contrib
-    defaults (momentum 0.999, epsilon 1e-3) and is synchronised across replicas.
+    defaults (momentum 0.999, epsilon 1e-3) and is synchronised across replicas; `batch_norm_inference` picks
+    its statistics at inference (`lbie_tf.layers.batch_norm`).
     """
     blocks = ((16, 2), (32, 2), (64, 3), (128, 3))
     layers = [keras.layers.Rescaling(1.0 / 255.0, offset=-0.5, name="rescale")]
@@ -54,7 +57,7 @@ def cosal_released_image_encoder(batch_norm_momentum: float = 0.999,
             layers.append(keras.layers.Conv2D(
                 channels, 3, strides=2 if last else 1, padding="same", activation=None if last else "relu",
                 kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02), name=f"conv{block}_{index}"))
-        layers.append(keras.layers.BatchNormalization(momentum=batch_norm_momentum, epsilon=1e-3,
-                                                      synchronized=True, name=f"bn{block}"))
+        layers.append(InferenceStatisticsBatchNormalization(
+            batch_norm_inference, momentum=batch_norm_momentum, epsilon=1e-3, synchronized=True, name=f"bn{block}"))
         layers.append(keras.layers.ReLU(name=f"relu{block}"))
     return keras.Sequential(layers, name=name)

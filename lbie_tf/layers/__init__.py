@@ -1,6 +1,8 @@
-"""The custom Keras layers that are the paper: attention, C-GRU, termination gates, fusion, upsampling."""
+"""The custom Keras layers that are the paper: attention, C-GRU, termination gates, fusion, upsampling (and the
+released code's BatchNorm with a choice of inference statistics)."""
 
 from lbie_tf.layers.attention import RegionTextAttention
+from lbie_tf.layers.batch_norm import InferenceStatisticsBatchNormalization
 from lbie_tf.layers.conv_gru import ConvGRUCell
 from lbie_tf.layers.fusion import RecurrentAttentiveFusion, select_steps
 from lbie_tf.layers.termination import (
@@ -21,6 +23,7 @@ __all__ = [
     "BilinearUpsampling",
     "ConvGRUCell",
     "GumbelTemperatureSchedule",
+    "InferenceStatisticsBatchNormalization",
     "RecurrentAttentiveFusion",
     "RegionTextAttention",
     "TerminationGate",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import keras
 
+from lbie_tf.layers.batch_norm import InferenceStatisticsBatchNormalization
 from lbie_tf.layers.upsampling import BilinearUpsampling
 
 
@@ -37,18 +38,19 @@ def image_refinement(num_outputs: int, units: int = 16, name: str = "image_refin
 
 
 def released_segmentation_decoder(num_outputs: int, num_doublings: int, input_channels: int = 128,
-                                  batch_norm_momentum: float = 0.999,
+                                  batch_norm_momentum: float = 0.999, batch_norm_inference: str = "moving",
                                   name: str = "decoder") -> keras.Sequential:
     """The released code's 4-stage decoder: `[b, M, N, D]` → `[b, 2^k M, 2^k N, C]` (k = num_doublings).
 
     Stage widths halve from `input_channels` (128, 64, 32, 16 for CoSaL); the first two stages have two 3×3
-    convs after the transposed conv, the others one, as in net.py:342-395.
+    convs after the transposed conv, the others one, as in net.py:342-395. `batch_norm_inference` picks the
+    BatchNorm statistics at inference (`lbie_tf.layers.batch_norm`).
     """
     init = keras.initializers.TruncatedNormal(stddev=0.02)
 
     def batch_norm(label):
-        return keras.layers.BatchNormalization(momentum=batch_norm_momentum, epsilon=1e-3, synchronized=True,
-                                               name=f"bn_{label}")
+        return InferenceStatisticsBatchNormalization(batch_norm_inference, momentum=batch_norm_momentum,
+                                                     epsilon=1e-3, synchronized=True, name=f"bn_{label}")
 
     layers = [batch_norm("input"), keras.layers.ReLU(name="relu_input")]
     channels = input_channels

@@ -45,7 +45,8 @@ class LanguageSegmenter(keras.Model):
     Call arguments:
         inputs: dict with `image` `[batch, H, W, 3]` (pixel values 0..255, any numeric dtype) and `tokens`
             int `[batch, sentences, words]` (or `[batch, words]` for a word-level model).
-        training: whether BatchNorm layers (released preset) use batch statistics.
+        training: whether BatchNorm layers (released preset) use and track batch statistics (otherwise
+            they use the statistics that `config.batch_norm_inference` names).
 
     Returns (from `call`): dict with
         `logits` `[batch, H, W, num_classes]`,
@@ -67,7 +68,7 @@ class LanguageSegmenter(keras.Model):
                 cfg.encoder_width, cfg.encoder_context_layers, cfg.encoder_context_dilation,
                 cfg.encoder_context_units)
         elif cfg.image_encoder == "cosal_released":
-            self.image_encoder = cosal_released_image_encoder(cfg.batch_norm_momentum)
+            self.image_encoder = cosal_released_image_encoder(cfg.batch_norm_momentum, cfg.batch_norm_inference)
         else:
             self.image_encoder = vgg16_image_encoder(cfg.image_size, cfg.vgg_blocks)
         if cfg.text_encoder == "sentences":
@@ -92,7 +93,7 @@ class LanguageSegmenter(keras.Model):
             self.decoder = paper_segmentation_decoder(outputs, stride, cfg.classifier_units)
         else:
             self.decoder = released_segmentation_decoder(outputs, int(np.log2(stride)), cfg.fusion_units,
-                                                         cfg.batch_norm_momentum)
+                                                         cfg.batch_norm_momentum, cfg.batch_norm_inference)
         self.refinement = image_refinement(outputs, cfg.classifier_units) if cfg.image_skip else None
 
     # ----------------------------------------------------------------------------------------------

@@ -199,34 +199,45 @@ class SegmentationTask:
         return images
 
     def evaluate(self, dataset: tf.data.Dataset) -> dict:
-        """Mean IoU over all classes from one confusion matrix over the whole dataset (also reported, rows =
-        truth), per-class IoU, pixel accuracy and the distribution of inference stop steps."""
-        num_classes, steps = self.label_classes, self.model_config.steps
-        model = self.model
+        """`evaluate_segmenter` of this task's model."""
+        return evaluate_segmenter(self.model, dataset, self.class_names, self.jit_compile)
 
-        @tf.function(jit_compile=self.jit_compile)
-        def eval_batch(image, tokens, labels):
-            outputs = model({"image": image, "tokens": tokens}, training=False)
-            prediction = losses.predicted_classes(outputs["logits"])
-            stop_counts = tf.reduce_sum(tf.one_hot(tf.reshape(outputs["stop_step"], [-1]), steps,
-                                                   dtype=tf.int64), axis=0)
-            return confusion_matrix_batch(labels, prediction, num_classes), stop_counts
 
-        confusion = ConfusionMatrix(num_classes)
-        stop_counts = np.zeros(steps, np.int64)
-        images = 0
-        for batch in dataset:
-            cm, counts = eval_batch(batch["image"], batch["tokens"], tf.cast(batch["labels"], tf.int32))
-            confusion.merge(cm.numpy())
-            stop_counts += counts.numpy()
-            images += int(batch["image"].shape[0])
-        report = segmentation_report(confusion.matrix, self.class_names)
-        report["num_images"] = images
-        report["confusion_matrix"] = confusion.matrix.tolist()
-        shares = stop_counts / max(stop_counts.sum(), 1)
-        report["stop_step_distribution"] = {str(t + 1): float(s) for t, s in enumerate(shares)}
-        report["mean_stop_step"] = float(np.sum(shares * np.arange(1, steps + 1)))
-        return report
+def evaluate_segmenter(model, dataset: tf.data.Dataset, class_names, jit_compile: bool = False) -> dict:
+    """Mean IoU over all classes from one confusion matrix over the whole dataset (also reported, rows =
+    truth), per-class IoU, pixel accuracy and the distribution of inference stop steps.
+
+    Args:
+        model: a built `LanguageSegmenter`.
+        dataset: batches with `image` `[batch, H, W, 3]`, `tokens` and int `labels` `[batch, H, W]`.
+        class_names: one name per label class (2 for a binary segmenter: rest, object).
+        jit_compile: compile the per-batch evaluation with XLA.
+    """
+    num_classes, steps = len(class_names), model.config.steps
+
+    @tf.function(jit_compile=jit_compile)
+    def eval_batch(image, tokens, labels):
+        outputs = model({"image": image, "tokens": tokens}, training=False)
+        prediction = losses.predicted_classes(outputs["logits"])
+        stop_counts = tf.reduce_sum(tf.one_hot(tf.reshape(outputs["stop_step"], [-1]), steps,
+                                               dtype=tf.int64), axis=0)
+        return confusion_matrix_batch(labels, prediction, num_classes), stop_counts
+
+    confusion = ConfusionMatrix(num_classes)
+    stop_counts = np.zeros(steps, np.int64)
+    images = 0
+    for batch in dataset:
+        cm, counts = eval_batch(batch["image"], batch["tokens"], tf.cast(batch["labels"], tf.int32))
+        confusion.merge(cm.numpy())
+        stop_counts += counts.numpy()
+        images += int(batch["image"].shape[0])
+    report = segmentation_report(confusion.matrix, class_names)
+    report["num_images"] = images
+    report["confusion_matrix"] = confusion.matrix.tolist()
+    shares = stop_counts / max(stop_counts.sum(), 1)
+    report["stop_step_distribution"] = {str(t + 1): float(s) for t, s in enumerate(shares)}
+    report["mean_stop_step"] = float(np.sum(shares * np.arange(1, steps + 1)))
+    return report
 
 
 def _training_prediction(outputs: dict):
@@ -240,12 +251,14 @@ def _training_prediction(outputs: dict):
     return tf.argmax(mixture, axis=-1, output_type=tf.int32)
 
 
-def load_trained_segmenter(model_dir: str):
+def load_trained_segmenter(model_dir: str, config_overrides: dict | None = None):
     """The `LanguageSegmenter` of a training run, with the weights of its latest checkpoint.
 
     Args:
         model_dir: a `--model_dir` written by `train_segmentation.py` (it holds `model_config.json` and
             `ckpt-<step>/` directories).
+        config_overrides: `SegmenterConfig` fields to change that leave the weights as they are (e.g.
+            `{"batch_norm_inference": "batch"}`).
 
     Returns:
         `(model, step)`. Raises `DataError` (one line) when the directory holds no trained model.
@@ -256,7 +269,8 @@ def load_trained_segmenter(model_dir: str):
                         f"--model_dir of a train_segmentation.py run")
     with open(path, encoding="utf-8") as f:
         run = json.load(f)
-    model = build_segmenter(SegmenterConfig(**run["model"]), run["sentences"], run["words"])
+    model = build_segmenter(SegmenterConfig(**{**run["model"], **(config_overrides or {})}), run["sentences"],
+                            run["words"])
     step = AtomicCheckpointManager(tf.train.Checkpoint(model=model), model_dir).restore_latest()
     if step is None:
         raise DataError(f"{model_dir} holds no checkpoint yet; train first or give another --model_dir")

@@ -1,5 +1,6 @@
 """The Table 2 campaign script end to end on one tiny cell: the JSON row, the Markdown table with the paper's
-value and the legacy ceiling, and a second invocation that only reads the finished cell back."""
+value and the legacy ceiling, a second invocation that only reads the finished cell back, and the benchmarks
+that re-evaluate trained cells (cell accuracy, BatchNorm statistics at inference)."""
 
 import json
 import os
@@ -53,3 +54,17 @@ def test_one_cell_end_to_end_then_read_back(tmp_path):
     assert all(value is None or 0.0 <= value <= 1.0 for value in report["accuracy"].values())
     markdown = (tmp_path / "cells.md").read_text()
     assert "| prediction | direct sentences |" in markdown and "--num_direct=8 --test_size=20" in markdown
+
+    # Re-evaluating the cell with each BatchNorm choice reproduces the campaign's own evaluation: the paper
+    # model has no BatchNorm, so every choice gives the row's mean IoU.
+    again = subprocess.run(
+        [sys.executable, "benchmarks/cosal_batch_norm_inference.py", "--preset=paper_t1", "--test_size=40",
+         f"--table={tmp_path / 'table2.json'}", f"--runs_dir={tmp_path / 'runs'}", f"--output={tmp_path / 'bn'}"],
+        cwd=REPOSITORY, capture_output=True, text=True, check=False, timeout=600)
+    assert again.returncode == 0, again.stdout + again.stderr
+    evaluations = json.loads((tmp_path / "bn.json").read_text())
+    assert [e["batch_norm_inference"] for e in evaluations] == ["moving", "batch", "initial"]
+    for evaluation in evaluations:
+        assert (evaluation["captions"], evaluation["num_direct"], evaluation["test_images"]) == ("legacy", 8, 40)
+        assert abs(evaluation["mean_iou"] - row["mean_iou"]) < 1e-6
+    assert "| legacy | 8 | 0 | 2 | initial |" in (tmp_path / "bn.md").read_text()

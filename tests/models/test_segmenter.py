@@ -1,8 +1,9 @@
 """LanguageSegmenter: both presets build and print, outputs have the documented shapes, Keras round trips,
 training forward passes per termination mode, and one-line errors for inputs that do not fit."""
 
-import io
 import contextlib
+import dataclasses
+import io
 
 import keras
 import numpy as np
@@ -49,6 +50,43 @@ def test_released_preset_matches_the_released_parameter_count():
     out = model(_inputs())
     assert out["logits"].shape == (2, 48, 48, 7)
     assert out["stop_step"].shape == (2, 48, 48)  # one gate per output pixel
+
+
+def _batch_norm_layers(model):
+    return [layer for layer in model._flatten_layers() if isinstance(layer, keras.layers.BatchNormalization)]
+
+
+def test_released_batch_norm_inference_choices():
+    """"initial" is the released code's test mode: the same as moving averages that never left mean 0 / var 1;
+    "moving" uses the trained averages; "batch" the statistics of the batch being predicted."""
+    inputs = _inputs(batch=3, seed=5)
+    models = {}
+    for statistics in ("moving", "batch", "initial"):
+        keras.utils.set_random_seed(0)  # momentum 0: one training call sets the averages to that batch's moments
+        models[statistics] = build_segmenter(dataclasses.replace(RELEASED, batch_norm_momentum=0.0,
+                                                                 batch_norm_inference=statistics))
+    models["moving"](inputs, training=True)
+    for statistics in ("batch", "initial"):
+        models[statistics].set_weights(models["moving"].get_weights())
+    assert len(_batch_norm_layers(models["initial"])) == 9  # 4 encoder blocks, decoder input + 4 stages
+    logits = {name: np.asarray(model(inputs)["logits"]) for name, model in models.items()}
+    scale = np.abs(logits["moving"]).max()
+    np.testing.assert_allclose(logits["batch"], logits["moving"], atol=1e-3 * scale)  # same batch, same moments
+    assert np.abs(logits["initial"] - logits["moving"]).max() > 0.1 * scale
+    reset = build_segmenter(dataclasses.replace(RELEASED, batch_norm_momentum=0.0))
+    reset.set_weights(models["moving"].get_weights())
+    for layer in _batch_norm_layers(reset):
+        layer.moving_mean.assign(np.zeros(layer.moving_mean.shape, np.float32))
+        layer.moving_variance.assign(np.ones(layer.moving_variance.shape, np.float32))
+    expected = np.asarray(reset(inputs)["logits"])
+    np.testing.assert_allclose(logits["initial"], expected, atol=1e-4 * np.abs(expected).max())
+    alone = np.asarray(models["batch"]({key: value[:1] for key, value in inputs.items()})["logits"])
+    assert np.abs(alone - logits["batch"][:1]).max() > 0.01 * scale  # one image: its own moments
+
+
+def test_unknown_batch_norm_inference_is_a_config_error():
+    with pytest.raises(ConfigError, match="--batch_norm_inference='running' is not one of moving, batch, initial"):
+        SegmenterConfig(batch_norm_inference="running")
 
 
 @pytest.mark.parametrize("config", [SegmenterConfig(), RELEASED], ids=["paper", "released"])
