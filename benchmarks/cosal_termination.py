@@ -5,12 +5,15 @@ REINFORCE, on the paper's T = 4 preset at 4 direct descriptions.
 
 Each mode is a campaign cell (the `gumbel` one is Table 2's own T = 4 cell, shared through `--runs_dir`, so
 it is trained once for both reports). Writes `<output>.json` and `<output>.md`: mean IoU, mean stop step,
-the distribution of stop steps over the test split, and training images/s.
+the distribution of stop steps over the test split, training images/s, and a summary per mode over seeds
+whose verdict (is any mode measurably better than the preset's own?) is computed from the rows.
+With `--modes=` nothing is trained and the report is rewritten from `<output>.json`.
 """
 
 from __future__ import annotations
 
 import os
+import statistics
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -47,7 +50,52 @@ def cells(preset_mode: str):
                            extra_flags=(f"--termination_training={mode}",) + bias_flags)
 
 
-def render(rows: list[dict]) -> str:
+def summary(rows: list[dict], default_mode: str) -> list[str]:
+    """Markdown lines: per mode (rows with the preset's gate bias only), the mean IoU over seeds, its sample
+    standard deviation and standard error, and the verdict. A mode is called measurably better than
+    `default_mode` when its mean exceeds the default's by more than two standard errors of the difference;
+    with one seed of either mode there is no spread to judge by and the default stays."""
+    by_mode: dict[str, list[dict]] = {}
+    for row in rows:
+        if not row.get("termination_bias_init", 0.0):
+            by_mode.setdefault(row["termination_training"], []).append(row)
+    if default_mode not in by_mode:
+        return []
+
+    def stats(same):
+        values = [row["mean_iou"] for row in same]
+        sd = statistics.stdev(values) if len(values) > 1 else None
+        return statistics.mean(values), sd, None if sd is None else sd / len(values) ** 0.5
+
+    lines = ["## Summary over seeds", "",
+             "Rows with the preset's gate bias; sd is the sample standard deviation over seeds, se = sd / √n.", "",
+             "| training | seeds | mean IoU | sd | se | mean stop step |", "|---|---|---|---|---|---|"]
+    for mode, same in by_mode.items():
+        mean, sd, se = stats(same)
+        stop = statistics.mean(row["mean_stop_step"] for row in same)
+        spread = "–" if sd is None else f"{sd:.4f}"
+        error = "–" if se is None else f"{se:.4f}"
+        lines.append(f"| {mode} | {len(same)} | {mean:.4f} | {spread} | {error} | {stop:.2f} |")
+    best = max(by_mode, key=lambda mode: stats(by_mode[mode])[0])
+    default_mean, _, default_se = stats(by_mode[default_mode])
+    verdict = f"The preset's default is `{default_mode}`; the best mean is `{best}`'s"
+    if best == default_mode:
+        verdict += ", so the default stays."
+    else:
+        best_mean, _, best_se = stats(by_mode[best])
+        gap = best_mean - default_mean
+        if best_se is None or default_se is None:
+            verdict += f" (+{gap:.4f}), from one seed: no spread to judge by, so the default stays."
+        else:
+            error = (best_se ** 2 + default_se ** 2) ** 0.5
+            verdict += f", +{gap:.4f} ± {error:.4f} (difference ± its standard error): "
+            verdict += (f"more than two standard errors, so `{best}` is measurably better and should be the default."
+                        if gap > 2 * error else
+                        "within two standard errors, so no mode is measurably better and the default stays.")
+    return lines + ["", verdict, ""]
+
+
+def render(rows: list[dict], default_mode: str) -> str:
     steps = max(row["T"] for row in rows)
     lines = ["# Termination-gate training on CoSaL, measured", "",
              f"Preset `{rows[0]['preset']}` (T = {steps}), {rows[0]['num_direct']} direct descriptions, "
@@ -64,7 +112,8 @@ def render(rows: list[dict]) -> str:
                      f"{row['mean_iou']:.4f} | "
                      f"{row['mean_stop_step']:.2f} | {shares} | {row['images_per_second']:.0f} | "
                      f"{row['images_seen']:,} |")
-    lines += ["", "Commands:", ""] + [f"- `{row['command']}`" for row in rows]
+    lines += [""] + summary(rows, default_mode)
+    lines += ["Commands:", ""] + [f"- `{row['command']}`" for row in rows]
     lines += ["", f"Machine: {rows[0]['machine']}.", ""]
     return "\n".join(lines)
 
@@ -83,7 +132,7 @@ def main(argv) -> None:
               f"{row['images_per_second']:.0f} images/s", flush=True)
         campaign.record_row(json_path, row)
     with open(f"{FLAGS.output}.md", "w", encoding="utf-8") as f:
-        f.write(render(campaign.load_rows(json_path)))
+        f.write(render(campaign.load_rows(json_path), preset_mode))
     print(f"wrote {json_path} and {FLAGS.output}.md")
 
 
