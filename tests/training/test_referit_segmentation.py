@@ -53,9 +53,11 @@ def test_train_evaluate_and_reload(referit_prepared, tmp_path):
                                                  rel=1e-5)
     assert np.asarray(first["confusion"]).shape == (2, 2)
     assert int(np.asarray(first["confusion"]).sum()) == 4 * 64 * 64
-    losses = [float(step_fn(next(batches))["cross_entropy"]) for _ in range(29)]
-    # 30 steps on 8 expressions: the pixel loss falls well below its start (the objects are painted in colour).
-    assert np.mean(losses[-5:]) < 0.7 * float(first["cross_entropy"])
+    losses = [float(step_fn(next(batches))["cross_entropy"]) for _ in range(49)]
+    # 50 steps on 8 expressions: the pixel loss falls well below its start (the objects are painted in colour).
+    # The first steps spike (the loss reached 165 at step 2 on one machine) and 30 steps left the mean of the
+    # last five at 0.73 of the start there, so the test averages the last ten of 50 (0.55 of the start there).
+    assert np.mean(losses[-10:]) < 0.7 * float(first["cross_entropy"])
     trainer.step.assign(10)
 
     report = trainer.run()  # steps 11 and 12 through the loop (then a checkpoint), then the evaluation
