@@ -2,8 +2,6 @@
 baseline switches give the text-free pair, and mistakes end with one line on stderr and exit status 2."""
 
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -12,8 +10,8 @@ from absl import flags
 import train_colorization
 from lbie_tf import flags as lbie_flags
 from lbie_tf.training.colorization_task import check_gan_configs
+from tests.entry_points import ROOT, run_script
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COSAL_PRESET = os.path.join(ROOT, "configs", "cosal_colorization.cfg")
 
 
@@ -32,9 +30,7 @@ def test_cosal_preset_parses(extra, use_text):
 
 
 def _run(*args):
-    return subprocess.run([sys.executable, os.path.join(ROOT, "train_colorization.py"), *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    return run_script("train_colorization.py", *args)
 
 
 @pytest.mark.parametrize("args, message", [

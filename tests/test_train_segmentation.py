@@ -14,8 +14,8 @@ import train_segmentation
 from lbie_tf import flags as lbie_flags
 from lbie_tf.errors import ConfigError
 from lbie_tf.models.segmenter import build_segmenter
+from tests.entry_points import ROOT, run_script
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = sorted(path for path in glob.glob(os.path.join(ROOT, "configs", "cosal_*.cfg"))
                  if not path.endswith("cosal_colorization.cfg"))  # (a train_colorization.py preset)
 
@@ -50,9 +50,7 @@ def test_curriculum_flag(value, stages):
 
 
 def _run(*args):
-    return subprocess.run([sys.executable, os.path.join(ROOT, "train_segmentation.py"), *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    return run_script("train_segmentation.py", *args)
 
 
 @pytest.mark.parametrize("args, message", [
