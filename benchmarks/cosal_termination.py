@@ -70,19 +70,20 @@ def summary(rows: list[dict], default_mode: str) -> list[str]:
     lines = ["## Summary over seeds", "",
              "Rows with the preset's gate bias; sd is the sample standard deviation over seeds, se = sd / √n.", "",
              "| training | seeds | mean IoU | sd | se | mean stop step |", "|---|---|---|---|---|---|"]
+    per_mode = {mode: stats(same) for mode, same in by_mode.items()}
     for mode, same in by_mode.items():
-        mean, sd, se = stats(same)
+        mean, sd, se = per_mode[mode]
         stop = statistics.mean(row["mean_stop_step"] for row in same)
         spread = "–" if sd is None else f"{sd:.4f}"
         error = "–" if se is None else f"{se:.4f}"
         lines.append(f"| {mode} | {len(same)} | {mean:.4f} | {spread} | {error} | {stop:.2f} |")
-    best = max(by_mode, key=lambda mode: stats(by_mode[mode])[0])
-    default_mean, _, default_se = stats(by_mode[default_mode])
+    best = max(per_mode, key=lambda mode: per_mode[mode][0])
+    default_mean, _, default_se = per_mode[default_mode]
     verdict = f"The preset's default is `{default_mode}`; the best mean is `{best}`'s"
     if best == default_mode:
         verdict += ", so the default stays."
     else:
-        best_mean, _, best_se = stats(by_mode[best])
+        best_mean, _, best_se = per_mode[best]
         gap = best_mean - default_mean
         if best_se is None or default_se is None:
             verdict += f" (+{gap:.4f}), from one seed: no spread to judge by, so the default stays."

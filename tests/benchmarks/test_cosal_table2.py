@@ -3,11 +3,10 @@ value and the legacy ceiling, a second invocation that only reads the finished c
 that re-evaluate trained cells (cell accuracy, BatchNorm statistics at inference)."""
 
 import json
-import os
 import subprocess
 import sys
 
-REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.entry_points import ROOT as REPOSITORY
 
 
 def _table2(tmp_path, *extra):

@@ -5,7 +5,7 @@ import json
 import subprocess
 import sys
 
-from tests.benchmarks.test_cosal_table2 import REPOSITORY
+from tests.entry_points import ROOT
 
 
 def _row(mode: str, seed: int, mean_iou: float, bias: float = 0.0) -> dict:
@@ -19,7 +19,7 @@ def _report(tmp_path, rows: list[dict]) -> str:
     (tmp_path / "termination.json").write_text(json.dumps(rows))
     result = subprocess.run([sys.executable, "benchmarks/cosal_termination.py", "--modes=",
                              f"--output={tmp_path / 'termination'}"],
-                            cwd=REPOSITORY, capture_output=True, text=True, check=False, timeout=300)
+                            cwd=ROOT, capture_output=True, text=True, check=False, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     return (tmp_path / "termination.md").read_text()
 
