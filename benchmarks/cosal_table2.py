@@ -12,7 +12,6 @@ machine and time. Cells differing from a preset (ablations) are added with `--va
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 
@@ -20,6 +19,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from absl import app, flags  # noqa: E402
+
+from lbie_tf.training.seed_statistics import difference, over_seeds  # noqa: E402
 
 flags.DEFINE_list("presets", ["paper_t1_noattention", "paper_t1", "paper_t4"],
                   "Presets (configs/cosal_<preset>.cfg) to run.")
@@ -79,18 +80,6 @@ def ceilings(rows: list[dict]) -> dict[int, float]:
             for n, size in sorted(sizes.items())}
 
 
-def _mean(values) -> float:
-    values = list(values)
-    return sum(values) / len(values)
-
-
-def _sd(values) -> float:
-    """Sample standard deviation (n − 1) of at least two values."""
-    values = list(values)
-    mean = _mean(values)
-    return math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
-
-
 def _label(row: dict) -> str:
     attention = "yes" if row["attention"] else "no"
     name = row["preset"] + (f" ({row['variant']})" if row["variant"] else "")
@@ -130,10 +119,10 @@ def render(rows: list[dict], legacy_ceilings: dict[int, float]) -> str:
                     cells.append("—")
                     continue
                 paper = same[0]["paper_mean_iou"]
-                values = [r["mean_iou"] for r in same]
-                text = f"{_mean(values):.4f}"
-                if len(values) > 1:
-                    text += f" ± {_sd(values):.4f} [{len(values)} seeds]"
+                stats = over_seeds([r["mean_iou"] for r in same])
+                text = f"{stats.mean:.4f}"
+                if stats.n > 1:
+                    text += f" ± {stats.sd:.4f} [{stats.n} seeds]"
                 cells.append(text + (f" ({paper:.4f})" if paper is not None else ""))
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
         if captions == "legacy" and legacy_ceilings:
@@ -141,6 +130,7 @@ def render(rows: list[dict], legacy_ceilings: dict[int, float]) -> str:
                 f"{legacy_ceilings[n]:.4f}" if n in legacy_ceilings else "—" for n in columns) + " |")
         lines.append("")
     lines += seed_section(rows)
+    lines += ordering_section(rows)
     lines += ["## Per-class IoU", "",
               "| preset | variant | captions | direct | seed | " + " | ".join(_class_names(rows)) + " |",
               "|---|---|---|---|---|" + "---|" * len(_class_names(rows))]
@@ -180,12 +170,63 @@ def seed_section(rows: list[dict]) -> list[str]:
              "| preset | T | attention | captions | direct | mean IoU per seed | mean | sd | se |",
              "|---|---|---|---|---|---|---|---|---|"]
     for (label, captions, num_direct), same in repeated.items():
-        values = [row["mean_iou"] for row in same]
+        stats = over_seeds([row["mean_iou"] for row in same])
         per_seed = ", ".join(f"{row['seed']}: {row['mean_iou']:.4f}" for row in same)
-        sd = _sd(values)
-        lines.append(f"| {label} | {captions} | {num_direct} | {per_seed} | {_mean(values):.4f} | {sd:.4f} | "
-                     f"{sd / math.sqrt(len(values)):.4f} |")
+        lines.append(f"| {label} | {captions} | {num_direct} | {per_seed} | {stats.mean:.4f} | {stats.sd:.4f} | "
+                     f"{stats.se:.4f} |")
     return lines + [""]
+
+
+# The paper's ordering within every column of Table 2: (better preset, worse preset, relation).
+ORDERING = (("paper_t4", "paper_t1", "≥"), ("paper_t1", "paper_t1_noattention", ">"))
+
+
+def ordering_section(rows: list[dict]) -> list[str]:
+    """Markdown lines: for every caption mode, variant and column where both presets of a pair in `ORDERING`
+    ran (same variant), the two means over seeds, their difference ± its standard error, the seeds (trained for
+    both) where the relation holds, and a verdict: the relation holds or is reversed when the difference is more
+    than two standard errors from zero, and is otherwise only "in the mean" (or from one seed)."""
+    groups: dict[tuple, dict[str, list[dict]]] = {}
+    for row in rows:
+        key = (row["captions"], row["variant"], row["num_direct"])
+        groups.setdefault(key, {}).setdefault(row["preset"], []).append(row)
+    lines = []
+    for (captions, variant, num_direct), by_preset in sorted(groups.items()):
+        for better, worse, relation in ORDERING:
+            if better not in by_preset or worse not in by_preset:
+                continue
+            first = over_seeds([row["mean_iou"] for row in by_preset[better]])
+            second = over_seeds([row["mean_iou"] for row in by_preset[worse]])
+            gap, error = difference(first, second)
+            worse_by_seed = {row["seed"]: row["mean_iou"] for row in by_preset[worse]}
+            paired = [(row["mean_iou"], worse_by_seed[row["seed"]]) for row in by_preset[better]
+                      if row["seed"] in worse_by_seed]
+            holding = sum(a >= b if relation == "≥" else a > b for a, b in paired)
+            holds_in_mean = gap >= 0 if relation == "≥" else gap > 0
+            if error is None:
+                verdict = ("holds" if holds_in_mean else "reversed") + ", one seed (no spread)"
+            elif abs(gap) > 2 * error:
+                verdict = "holds" if holds_in_mean else "reversed"
+            else:
+                verdict = ("holds" if holds_in_mean else "reversed") + " in the mean, within 2 se"
+            error_text = "" if error is None else f" ± {error:.4f}"
+            paper = (f"{PAPER[(better, num_direct)] - PAPER[(worse, num_direct)]:+.4f}"
+                     if (better, num_direct) in PAPER else "—")
+            lines.append(f"| {captions} | {variant or '–'} | {num_direct} | {better} {relation} {worse} | {paper} | "
+                         f"{first.mean:.4f} [{first.n}] | {second.mean:.4f} [{second.n}] | {gap:+.4f}{error_text} | "
+                         f"{holding} of {len(paired)} | {verdict} |")
+    if not lines:
+        return []
+    return ["## The paper's ordering", "",
+            "The paper's Table 2 has T = 1 with attention above T = 1 without in every column, and T = 4 at or "
+            "above T = 1 with attention at 4 and 6 direct descriptions (not at 8). Per caption mode, variant (the "
+            "same for both presets) and column: the paper's difference, each preset's measured mean over its "
+            "seeds [seeds], the measured difference ± its standard error sqrt(se₁² + se₂²), the seeds trained for "
+            "both presets where the relation holds, and the verdict (more than 2 se from zero: holds or "
+            "reversed).", "",
+            "| captions | variant | direct | relation | paper | first | second | difference | seeds holding | "
+            "verdict |",
+            "|---|---|---|---|---|---|---|---|---|---|"] + lines + [""]
 
 
 def _class_names(rows: list[dict]) -> list[str]:

@@ -21,6 +21,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from absl import app, flags  # noqa: E402
 
+from lbie_tf.training.seed_statistics import difference, over_seeds  # noqa: E402
+
 flags.DEFINE_list("modes", ["gumbel", "marginal", "reinforce"], "Termination training modes to compare.")
 flags.DEFINE_string("preset", "paper_t4", "Preset (configs/cosal_<preset>.cfg); its own mode is the plain cell.")
 flags.DEFINE_integer("num_direct", 4, "Direct descriptions per caption.")
@@ -62,33 +64,25 @@ def summary(rows: list[dict], default_mode: str) -> list[str]:
     if default_mode not in by_mode:
         return []
 
-    def stats(same):
-        values = [row["mean_iou"] for row in same]
-        sd = statistics.stdev(values) if len(values) > 1 else None
-        return statistics.mean(values), sd, None if sd is None else sd / len(values) ** 0.5
-
     lines = ["## Summary over seeds", "",
              "Rows with the preset's gate bias; sd is the sample standard deviation over seeds, se = sd / √n.", "",
              "| training | seeds | mean IoU | sd | se | mean stop step |", "|---|---|---|---|---|---|"]
-    per_mode = {mode: stats(same) for mode, same in by_mode.items()}
+    per_mode = {mode: over_seeds([row["mean_iou"] for row in same]) for mode, same in by_mode.items()}
     for mode, same in by_mode.items():
-        mean, sd, se = per_mode[mode]
+        stats = per_mode[mode]
         stop = statistics.mean(row["mean_stop_step"] for row in same)
-        spread = "–" if sd is None else f"{sd:.4f}"
-        error = "–" if se is None else f"{se:.4f}"
-        lines.append(f"| {mode} | {len(same)} | {mean:.4f} | {spread} | {error} | {stop:.2f} |")
-    best = max(per_mode, key=lambda mode: per_mode[mode][0])
-    default_mean, _, default_se = per_mode[default_mode]
+        spread = "–" if stats.sd is None else f"{stats.sd:.4f}"
+        error = "–" if stats.se is None else f"{stats.se:.4f}"
+        lines.append(f"| {mode} | {stats.n} | {stats.mean:.4f} | {spread} | {error} | {stop:.2f} |")
+    best = max(per_mode, key=lambda mode: per_mode[mode].mean)
     verdict = f"The preset's default is `{default_mode}`; the best mean is `{best}`'s"
     if best == default_mode:
         verdict += ", so the default stays."
     else:
-        best_mean, _, best_se = per_mode[best]
-        gap = best_mean - default_mean
-        if best_se is None or default_se is None:
+        gap, error = difference(per_mode[best], per_mode[default_mode])
+        if error is None:
             verdict += f" (+{gap:.4f}), from one seed: no spread to judge by, so the default stays."
         else:
-            error = (best_se ** 2 + default_se ** 2) ** 0.5
             verdict += f", +{gap:.4f} ± {error:.4f} (difference ± its standard error): "
             verdict += (f"more than two standard errors, so `{best}` is measurably better and should be the default."
                         if gap > 2 * error else

@@ -67,3 +67,38 @@ def test_one_cell_end_to_end_then_read_back(tmp_path):
         assert (evaluation["captions"], evaluation["num_direct"], evaluation["test_images"]) == ("legacy", 8, 40)
         assert abs(evaluation["mean_iou"] - row["mean_iou"]) < 1e-6
     assert "| legacy | 8 | 0 | 2 | initial |" in (tmp_path / "bn.md").read_text()
+
+
+def _row(preset: str, seed: int, mean_iou: float, num_direct: int = 4, variant: str = "") -> dict:
+    return {"preset": preset, "T": 4 if preset == "paper_t4" else 1, "attention": preset != "paper_t1_noattention",
+            "variant": variant, "captions": "determined", "num_direct": num_direct, "seed": seed,
+            "mean_iou": mean_iou, "per_class_iou": {"background": 0.9}, "images_seen": 128, "seconds": 1.0,
+            "images_per_second": 128.0, "mean_stop_step": 1.0, "command": f"train {preset} {seed}",
+            "machine": "test machine", "budget": {"images": 128, "seconds": 0}, "paper_mean_iou": None}
+
+
+def test_ordering_section_from_rows(tmp_path):
+    # 4 direct: T = 4 0.50, 0.54 (se 0.0200) against T = 1 0.40, 0.42 (se 0.0100): +0.1100 ± 0.0224, holds.
+    # No-attention has one seed (0.30): T = 1 is above it, with no spread to judge by.
+    rows = [_row("paper_t4", 0, 0.50), _row("paper_t4", 1, 0.54), _row("paper_t1", 0, 0.40),
+            _row("paper_t1", 1, 0.42), _row("paper_t1_noattention", 0, 0.30),
+            # 8 direct, variant "long": T = 4 0.62, 0.60 (se 0.0100) against T = 1 0.61, 0.65 (se 0.0200):
+            # −0.0200 ± 0.0224, within 2 se; seed 0 holds (0.62 ≥ 0.61), seed 1 does not.
+            _row("paper_t4", 0, 0.62, 8, "long"), _row("paper_t4", 1, 0.60, 8, "long"),
+            _row("paper_t1", 0, 0.61, 8, "long"), _row("paper_t1", 1, 0.65, 8, "long"),
+            # A variant of only one preset is not compared.
+            _row("paper_t4", 0, 0.70, 8, "alone")]
+    (tmp_path / "table2.json").write_text(json.dumps(rows))
+    result = subprocess.run(
+        [sys.executable, "benchmarks/cosal_table2.py", "--presets=", "--captions=determined",
+         f"--output={tmp_path / 'table2'}"], cwd=REPOSITORY, capture_output=True, text=True, check=False, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = (tmp_path / "table2.md").read_text()
+    ordering = report.split("## The paper's ordering")[1].split("\n## ")[0]
+    assert ("| determined | – | 4 | paper_t4 ≥ paper_t1 | +0.1003 | 0.5200 [2] | 0.4100 [2] | +0.1100 ± 0.0224 | "
+            "2 of 2 | holds |") in ordering
+    assert ("| determined | – | 4 | paper_t1 > paper_t1_noattention | +0.1923 | 0.4100 [2] | 0.3000 [1] | +0.1100 | "
+            "1 of 1 | holds, one seed (no spread) |") in ordering
+    assert ("| determined | long | 8 | paper_t4 ≥ paper_t1 | -0.0080 | 0.6100 [2] | 0.6300 [2] | -0.0200 ± 0.0224 | "
+            "1 of 2 | reversed in the mean, within 2 se |") in ordering
+    assert "alone" not in ordering
