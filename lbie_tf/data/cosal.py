@@ -344,6 +344,9 @@ def _isoluminant_palette() -> tf.Tensor:
     return color_space.normalize_lab(tf.constant(vocab.ISOLUMINANT_LAB))
 
 
+# Plain TensorFlow ops without Python control flow on tensors: AutoGraph would only re-parse the generator's
+# source for every dataset built from it (about 2 s each on CPU; a run builds one per learning-curve point).
+@tf.autograph.experimental.do_not_convert
 def generate(example_ids: tf.Tensor, config: CosalConfig, split: str) -> dict[str, tf.Tensor]:
     """Generates a batch of CoSaL examples, a pure function of (config.seed, split, example id).
 

@@ -141,7 +141,9 @@ class Trainer:
         def replica_step(batch):
             return self.task.train_step(batch, self.step, global_batch)
 
-        @tf.function
+        # autograph=False: the steps are plain ops and Python loops over static ranges, so AutoGraph would
+        # only re-parse the model's source on every trace (seconds per trainer on CPU).
+        @tf.function(autograph=False)
         def step_fn(batch):
             results = self.strategy.run(replica_step, args=(batch,))
             reduced = {name: self.strategy.reduce("SUM", value, axis=None) for name, value in results.items()}

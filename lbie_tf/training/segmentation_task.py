@@ -60,6 +60,7 @@ class SegmentationTask:
         self.model = None
         self.optimizer = None
         self.jit_compile = False
+        self._eval_batch = None  # traced once, then reused by every evaluation (curve points and final)
 
     def build(self, jit_compile: bool) -> None:
         keras.utils.set_random_seed(self.training.seed)
@@ -72,7 +73,7 @@ class SegmentationTask:
         self.jit_compile = jit_compile
         # A nested tf.function only where XLA compiles it: under MirroredStrategy (no XLA) the head may
         # synchronise replicas (REINFORCE baseline), which a nested tf.function cannot.
-        self._head_step = (tf.function(self._head_gradients, jit_compile=True) if jit_compile
+        self._head_step = (tf.function(self._head_gradients, jit_compile=True, autograph=False) if jit_compile
                            else self._head_gradients)
 
     @property
@@ -199,11 +200,30 @@ class SegmentationTask:
         return images
 
     def evaluate(self, dataset: tf.data.Dataset) -> dict:
-        """`evaluate_segmenter` of this task's model."""
-        return evaluate_segmenter(self.model, dataset, self.class_names, self.jit_compile)
+        """`evaluate_segmenter` of this task's model, with one evaluation function for every call."""
+        if self._eval_batch is None:
+            self._eval_batch = segmenter_eval_batch(self.model, len(self.class_names), self.jit_compile)
+        return evaluate_segmenter(self.model, dataset, self.class_names, eval_batch=self._eval_batch)
 
 
-def evaluate_segmenter(model, dataset: tf.data.Dataset, class_names, jit_compile: bool = False) -> dict:
+def segmenter_eval_batch(model, num_classes: int, jit_compile: bool = False):
+    """The `tf.function` that scores one batch: `(image [batch, H, W, 3], tokens, labels [batch, H, W] int32)
+    -> (confusion matrix [num_classes, num_classes] int64, inference stop-step counts [T] int64)`."""
+    steps = model.config.steps
+
+    @tf.function(jit_compile=jit_compile, autograph=False)
+    def eval_batch(image, tokens, labels):
+        outputs = model({"image": image, "tokens": tokens}, training=False)
+        prediction = losses.predicted_classes(outputs["logits"])
+        stop_counts = tf.reduce_sum(tf.one_hot(tf.reshape(outputs["stop_step"], [-1]), steps,
+                                               dtype=tf.int64), axis=0)
+        return confusion_matrix_batch(labels, prediction, num_classes), stop_counts
+
+    return eval_batch
+
+
+def evaluate_segmenter(model, dataset: tf.data.Dataset, class_names, jit_compile: bool = False,
+                       eval_batch=None) -> dict:
     """Mean IoU over all classes from one confusion matrix over the whole dataset (also reported, rows =
     truth), per-class IoU, pixel accuracy and the distribution of inference stop steps.
 
@@ -212,17 +232,11 @@ def evaluate_segmenter(model, dataset: tf.data.Dataset, class_names, jit_compile
         dataset: batches with `image` `[batch, H, W, 3]`, `tokens` and int `labels` `[batch, H, W]`.
         class_names: one name per label class (2 for a binary segmenter: rest, object).
         jit_compile: compile the per-batch evaluation with XLA.
+        eval_batch: a `segmenter_eval_batch` of this model to reuse (repeated evaluations then trace once);
+            None builds one.
     """
     num_classes, steps = len(class_names), model.config.steps
-
-    @tf.function(jit_compile=jit_compile)
-    def eval_batch(image, tokens, labels):
-        outputs = model({"image": image, "tokens": tokens}, training=False)
-        prediction = losses.predicted_classes(outputs["logits"])
-        stop_counts = tf.reduce_sum(tf.one_hot(tf.reshape(outputs["stop_step"], [-1]), steps,
-                                               dtype=tf.int64), axis=0)
-        return confusion_matrix_batch(labels, prediction, num_classes), stop_counts
-
+    eval_batch = eval_batch or segmenter_eval_batch(model, num_classes, jit_compile)
     confusion = ConfusionMatrix(num_classes)
     stop_counts = np.zeros(steps, np.int64)
     images = 0
