@@ -202,13 +202,11 @@ def ordering_section(rows: list[dict]) -> list[str]:
             paired = [(row["mean_iou"], worse_by_seed[row["seed"]]) for row in by_preset[better]
                       if row["seed"] in worse_by_seed]
             holding = sum(a >= b if relation == "≥" else a > b for a, b in paired)
-            holds_in_mean = gap >= 0 if relation == "≥" else gap > 0
+            verdict = "holds" if (gap >= 0 if relation == "≥" else gap > 0) else "reversed"
             if error is None:
-                verdict = ("holds" if holds_in_mean else "reversed") + ", one seed (no spread)"
-            elif abs(gap) > 2 * error:
-                verdict = "holds" if holds_in_mean else "reversed"
-            else:
-                verdict = ("holds" if holds_in_mean else "reversed") + " in the mean, within 2 se"
+                verdict += ", one seed (no spread)"
+            elif abs(gap) <= 2 * error:
+                verdict += " in the mean, within 2 se"
             error_text = "" if error is None else f" ± {error:.4f}"
             paper = (f"{PAPER[(better, num_direct)] - PAPER[(worse, num_direct)]:+.4f}"
                      if (better, num_direct) in PAPER else "—")
