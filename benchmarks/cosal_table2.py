@@ -7,7 +7,8 @@ Each cell trains in its own model directory under `--runs_dir` (an interrupted c
 stopped; finished cells are only read back), is evaluated on the fixed CoSaL test split, and its row replaces
 the row of the same cell in `<output>.json`; `<output>.md` is then rewritten from all rows: measured mean IoU
 beside the paper's value, the legacy generator's ceiling, the spread over seeds, the paper's ordering
-within each column (difference ± standard error), per-class IoU, the commands, seeds, budget, machine and time. Cells differing from a preset (ablations) are added with `--variant` + `--extra_flags`.
+within each column (difference ± standard error), per-class IoU, the commands, seeds, budget, machine and
+time. Cells differing from a preset (ablations) are added with `--variant` + `--extra_flags`.
 """
 
 from __future__ import annotations
