@@ -6,7 +6,7 @@ VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.lbie-installed
 DEMO_DIR ?= runs/demo
 
-.PHONY: setup test demo benchmark clean
+.PHONY: setup test test-all test-slow lint demo benchmark clean
 
 $(VPY):
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,18 @@ $(STAMP): setup.py | $(VPY)
 
 setup: $(STAMP)
 
+# `make test`: the suite without the long end-to-end trainings (marked slow); `make test-all`: everything.
 test: setup
+	$(VPY) -m pytest -q -n auto --dist worksteal -m "not slow" tests
+
+test-slow: setup
+	$(VPY) -m pytest -q -n auto --dist worksteal -m slow tests
+
+test-all: setup
 	$(VPY) -m pytest -q -n auto --dist worksteal tests
+
+lint: setup
+	$(VPY) -m ruff check .
 
 demo: setup
 	rm -rf $(DEMO_DIR)
@@ -30,7 +40,7 @@ demo: setup
 	$(VPY) -m lbie_tf.cli.edit --text_file=$(DEMO_DIR)/example/cosal_pairs.txt --out=$(DEMO_DIR)/example --explain
 
 benchmark: setup
-	$(VPY) benchmarks/throughput.py
+	$(VPY) -m benchmarks.throughput
 
 clean:
 	rm -rf $(VENV) runs *.egg-info

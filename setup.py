@@ -10,8 +10,8 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["lbie_tf", "lbie_tf.*"]),
-    package_data={"lbie_tf": ["pretrained/*/*.json", "pretrained/*/*.h5"]},
-    py_modules=["train_segmentation"],
+    package_data={"lbie_tf": ["pretrained/*/*.json", "pretrained/*/*.h5", "presets/*.cfg"]},
+    py_modules=["train_segmentation", "train_colorization"],
     install_requires=[
         "tensorflow==2.21.0",
         "keras==3.15.1",
@@ -23,9 +23,10 @@ setup(
         "absl-py>=2.1",
         "scipy>=1.13",
     ],
-    extras_require={"test": ["pytest>=8", "pytest-xdist>=3.5"]},
+    extras_require={"test": ["pytest>=8", "pytest-xdist>=3.5", "ruff==0.17.5"]},
     entry_points={"console_scripts": [
         "lbie-train-segmentation=train_segmentation:run",
+        "lbie-train-colorization=train_colorization:run",
         "lbie-edit=lbie_tf.cli.edit:main",
         "lbie-export=lbie_tf.cli.export:main",
         "lbie-summary=lbie_tf.cli.summary:main",

@@ -16,8 +16,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import flags  # noqa: E402
 
-from lbie_tf import flags as lbie_flags  # noqa: E402
-from lbie_tf.cli import run_app  # noqa: E402
+from lbie_tf.cli import flags as lbie_flags  # noqa: E402
+from lbie_tf.cli.app import run_app  # noqa: E402
 from lbie_tf.data.cosal import CosalConfig  # noqa: E402
 from lbie_tf.errors import ConfigError, LbieError  # noqa: E402
 
@@ -43,13 +43,13 @@ def make_trainer(strategy):
         raise ConfigError(f"--dataset={FLAGS.dataset} is a segmentation data set; colorization trains on "
                           f"cosal or flowers")
     if FLAGS.dataset == "cosal":
-        from lbie_tf.training import cosal_colorization
+        from lbie_tf.tasks import cosal_colorization
 
         if FLAGS.word_vectors:
             raise ConfigError("--word_vectors applies to Flowers captions; CoSaL's 20 words are learned")
         return cosal_colorization.make_trainer(generator, discriminator, gan, training, cosal_config_from_flags(),
                                                FLAGS.model_dir, strategy)
-    from lbie_tf.training import flowers_colorization
+    from lbie_tf.tasks import flowers_colorization
 
     return flowers_colorization.make_trainer(generator, discriminator, gan, training,
                                              lbie_flags.flowers_config_from_flags(), FLAGS.model_dir, strategy,

@@ -17,8 +17,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import flags  # noqa: E402
 
-from lbie_tf import flags as lbie_flags  # noqa: E402
-from lbie_tf.cli import run_app  # noqa: E402
+from lbie_tf.cli import flags as lbie_flags  # noqa: E402
+from lbie_tf.cli.app import run_app  # noqa: E402
 from lbie_tf.data.cosal import CosalConfig  # noqa: E402
 from lbie_tf.errors import LbieError  # noqa: E402
 
@@ -38,7 +38,7 @@ def cosal_config_from_flags() -> CosalConfig:
 
 def main(argv) -> None:
     del argv
-    from lbie_tf.training.cosal_segmentation import make_trainer, write_figure
+    from lbie_tf.tasks.cosal_segmentation import make_trainer, write_figure
     from lbie_tf.training.strategy import select_strategy
 
     if not FLAGS.model_dir:
@@ -71,7 +71,7 @@ def main(argv) -> None:
 
 
 def run_referit(model, training, strategy) -> None:
-    from lbie_tf.training import referit_segmentation
+    from lbie_tf.tasks import referit_segmentation
 
     if FLAGS.figure:
         raise LbieError("--figure is available for CoSaL runs only")
@@ -80,7 +80,9 @@ def run_referit(model, training, strategy) -> None:
     trainer.task.model.summary(expand_nested=True)
     report = trainer.run()
     if report is not None:
-        print(referit_segmentation.write_table(report, FLAGS.model_dir))
+        from lbie_tf.evaluation.referit_evaluation import write_table
+
+        print(write_table(report, FLAGS.model_dir))
         print(f"evaluation written to {os.path.join(FLAGS.model_dir, 'eval_results.json')}")
 
 

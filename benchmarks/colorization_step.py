@@ -1,7 +1,7 @@
 """Time of one colorization training step (D step + G step) of a preset, e.g. the Flowers paper preset at
 256×256, batch 1, on this machine's CPU or GPU.
 
-    python benchmarks/colorization_step.py [--preset=configs/flowers_paper.cfg] [--image_size=256]
+    python -m benchmarks.colorization_step [--preset=configs/flowers_paper.cfg] [--image_size=256]
         [--batch_size=1] [--steps=20] [--warmup=3] [--vocab_size=5000] [--words=30]
 
 Prints the median and mean milliseconds per step over `--steps` timed steps, after `--warmup` untimed ones
@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import os
 import statistics
-import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
 from absl import app, flags  # noqa: E402
 
-from lbie_tf import flags as lbie_flags  # noqa: E402
+from lbie_tf.cli import flags as lbie_flags  # noqa: E402
 
 lbie_flags.define_colorization_flags()
 lbie_flags.define_dataset_flag()
@@ -42,9 +40,9 @@ def main(argv) -> None:
     import numpy as np
     import tensorflow as tf
 
-    from lbie_tf.training.colorization_task import ColorizationTask
-    from lbie_tf.training.loop import Trainer
+    from lbie_tf.tasks.colorization import ColorizationTask
     from lbie_tf.training.strategy import select_strategy
+    from lbie_tf.training.trainer import Trainer
 
     # The preset's model flags; the timing flags given here stay.
     keep = {name: getattr(FLAGS, name) for name in ("image_size", "words", "vocab_size", "steps", "warmup")}
@@ -77,7 +75,8 @@ def main(argv) -> None:
         times.append(1000.0 * (time.perf_counter() - start))
     gpus = tf.config.list_logical_devices("GPU")
     device = gpus[0].name if gpus else f"CPU ({os.cpu_count()} cores)"
-    print(f"{os.path.basename(FLAGS.preset)} {size}x{size} batch={batch}: median {statistics.median(times):.0f} ms/step, "
+    print(f"{os.path.basename(FLAGS.preset)} {size}x{size} batch={batch}: "
+          f"median {statistics.median(times):.0f} ms/step, "
           f"mean {statistics.mean(times):.0f} ms/step over {len(times)} steps (D + G step) on {device}")
 
 

@@ -1,7 +1,7 @@
 """Measures CoSaL generation throughput (images per second) of `lbie_tf.data.cosal.train_dataset`.
 
 Usage (from the repository root):
-    .venv/bin/python benchmarks/cosal_generation.py --batch_sizes 64,128,256 --seconds 5
+    .venv/bin/python -m benchmarks.cosal_generation --batch_sizes 64,128,256 --seconds 5
 """
 
 from __future__ import annotations

@@ -7,25 +7,22 @@ colorizers that need no training on the test split: the ground truth itself, "gr
 text-free model that hedges tends towards) and "mean ab" (the training split's mean ab everywhere).
 
 Usage (from the repository root):
-    .venv/bin/python benchmarks/flowers_pipeline.py --images_per_class 20 --seconds 10
+    .venv/bin/python -m benchmarks.flowers_pipeline --images_per_class 20 --seconds 10
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 
 import numpy as np
 import tensorflow as tf
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests.datasets fixture
-
-from cosal_generation import images_per_second  # noqa: E402  (benchmarks/ is the script's folder)
-from lbie_tf import metrics  # noqa: E402
+from benchmarks.cosal_generation import images_per_second  # noqa: E402
 from lbie_tf.data import color_space, flowers  # noqa: E402
+from lbie_tf.evaluation import colorization_metrics as metrics  # noqa: E402
 from tests.datasets.flowers_fixture import write_flowers_fixture  # noqa: E402
 
 

@@ -1,6 +1,6 @@
 """Batch-1 CPU latency of the CoSaL segmenter: exported SavedModel signatures and the Keras model.
 
-    python benchmarks/latency.py [--calls=300] [--warmup=30]
+    python -m benchmarks.latency [--calls=300] [--warmup=30]
 
 Uses the shipped pretrained segmenter when it is installed, else a freshly built paper preset
 (`SegmenterConfig()`: same architecture, random weights), and says which. Prints one line per path, e.g.
@@ -13,12 +13,10 @@ Each call is timed end to end, outputs fetched to numpy, after `--warmup` untime
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from absl import app, flags, logging  # noqa: E402
 
@@ -30,7 +28,7 @@ FLAGS = flags.FLAGS
 def load_model():
     """`(model, description)`: the shipped pretrained segmenter, else a fresh paper preset."""
     from lbie_tf import pretrained
-    from lbie_tf.config import SegmenterConfig
+    from lbie_tf.configs import SegmenterConfig
     from lbie_tf.models.segmenter import build_segmenter
 
     if pretrained.DEFAULT_SEGMENTER in pretrained.available():
@@ -71,7 +69,7 @@ def main(argv) -> None:
     del argv
     import tensorflow as tf
 
-    from lbie_tf.export import export_segmenter
+    from lbie_tf.serving.export import export_segmenter
 
     logging.set_verbosity(logging.WARNING)  # no INFO lines about writing the SavedModel
     model, description = load_model()

@@ -1,8 +1,8 @@
 """Steady-state throughput on this machine: CoSaL generation and training of the paper T=4 preset, and
 training of the ReferIt paper preset (configs/referit_paper.cfg, 512×512).
 
-    python benchmarks/throughput.py [--batch_sizes=32,64] [--steps=60] [--warmup=15]
-    python benchmarks/throughput.py --presets=referit --referit_batch_sizes=2 --steps=3 --warmup=1
+    python -m benchmarks.throughput [--batch_sizes=32,64] [--steps=60] [--warmup=15]
+    python -m benchmarks.throughput --presets=referit --referit_batch_sizes=2 --steps=3 --warmup=1
 
 Prints one line per measurement, e.g.
     generate cosal batch=64: 5400.0 images/s
@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import sys
 import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from absl import app, flags  # noqa: E402
 
@@ -68,9 +66,9 @@ def _images_per_second(trainer, batch_size: int, steps: int, warmup: int) -> flo
 def time_training(batch_size: int, steps: int, warmup: int) -> float:
     import tensorflow as tf
 
-    from lbie_tf.config import SegmenterConfig, TrainingConfig
+    from lbie_tf.configs import SegmenterConfig, TrainingConfig
     from lbie_tf.data.cosal import CosalConfig
-    from lbie_tf.training.cosal_segmentation import make_trainer
+    from lbie_tf.tasks.cosal_segmentation import make_trainer
 
     training = TrainingConfig(batch_size=batch_size, termination_training=FLAGS.termination_training,
                               jit_compile=FLAGS.jit_compile)
@@ -84,13 +82,13 @@ def time_referit_training(batch_size: int, steps: int, warmup: int) -> float:
     import numpy as np
     import tensorflow as tf
 
-    from lbie_tf.config import SegmenterConfig, TrainingConfig
-    from lbie_tf.flags import dataclass_from_flagfile
-    from lbie_tf.training.loop import Trainer
-    from lbie_tf.training.referit_segmentation import ReferitSegmentationTask
+    from lbie_tf.cli.flags import config_from_flagfile
+    from lbie_tf.configs import SegmenterConfig, TrainingConfig
+    from lbie_tf.tasks.referit_segmentation import ReferitSegmentationTask
+    from lbie_tf.training.trainer import Trainer
 
-    model_config = dataclass_from_flagfile(SegmenterConfig, REFERIT_PRESET)
-    training = dataclasses.replace(dataclass_from_flagfile(TrainingConfig, REFERIT_PRESET), batch_size=batch_size,
+    model_config = config_from_flagfile(SegmenterConfig, REFERIT_PRESET)
+    training = dataclasses.replace(config_from_flagfile(TrainingConfig, REFERIT_PRESET), batch_size=batch_size,
                                    jit_compile=FLAGS.jit_compile, mixed_precision=FLAGS.mixed_precision)
     size, rng = model_config.image_size, np.random.default_rng(0)
     batch = {"image": rng.integers(0, 256, (batch_size, size, size, 3), dtype=np.uint8),

@@ -8,8 +8,8 @@ import pytest
 from absl import flags
 
 import train_colorization
-from lbie_tf import flags as lbie_flags
-from lbie_tf.training.colorization_task import check_gan_configs
+from lbie_tf.cli import flags as lbie_flags
+from lbie_tf.tasks.colorization import check_gan_configs
 from tests.entry_points import ROOT, run_script
 
 COSAL_PRESET = os.path.join(ROOT, "configs", "cosal_colorization.cfg")

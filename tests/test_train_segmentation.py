@@ -11,7 +11,7 @@ import pytest
 from absl import flags
 
 import train_segmentation
-from lbie_tf import flags as lbie_flags
+from lbie_tf.cli import flags as lbie_flags
 from lbie_tf.errors import ConfigError
 from lbie_tf.models.segmenter import build_segmenter
 from tests.entry_points import ROOT, run_script
@@ -86,7 +86,7 @@ def test_referit_presets_parse(path):
     assert (model.sentence_units, model.attention_units, model.fusion_units) == (1024, 512, 1024)
     assert model.steps == (1 if path.endswith("t1.cfg") else 3)
     assert training.weight_decay > 0
-    assert lbie_flags.dataclass_from_flagfile(type(model), path) == model  # the benchmarks' way to read a preset
+    assert lbie_flags.config_from_flagfile(type(model), path) == model  # the benchmarks' way to read a preset
     flags.FLAGS.unparse_flags()
 
 

@@ -16,7 +16,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import flags  # noqa: E402
 
-from lbie_tf.cli import exit_status  # noqa: E402
+from lbie_tf.cli.app import exit_status  # noqa: E402
 from lbie_tf.errors import ConfigError  # noqa: E402
 
 FLAGS = flags.FlagValues()

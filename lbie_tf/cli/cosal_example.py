@@ -16,7 +16,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
-from lbie_tf import flags as lbie_flags  # noqa: E402
+from lbie_tf.cli import flags as lbie_flags  # noqa: E402
 
 lbie_flags.define_cosal_flags()  # --num_direct, --cosal_legacy_captions, --data_seed
 flags.DEFINE_string("out_dir", "runs/example", "Folder for the sketch, its target and the caption line.")

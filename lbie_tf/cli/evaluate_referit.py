@@ -16,8 +16,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import flags  # noqa: E402
 
-from lbie_tf import flags as lbie_flags  # noqa: E402
-from lbie_tf.cli import run_app  # noqa: E402
+from lbie_tf.cli import flags as lbie_flags  # noqa: E402
+from lbie_tf.cli.app import run_app  # noqa: E402
 from lbie_tf.errors import LbieError  # noqa: E402
 
 lbie_flags.define_referit_flags()
@@ -29,8 +29,9 @@ FLAGS = flags.FLAGS
 def evaluate(model_dir: str, data) -> dict:
     """Evaluate the latest checkpoint of `model_dir` on `data.eval_split`; write and return the report."""
     from lbie_tf.data import referit
-    from lbie_tf.training.referit_segmentation import check_compatible, evaluate_referit, write_table
-    from lbie_tf.training.segmentation_task import load_trained_segmenter
+    from lbie_tf.evaluation.referit_evaluation import evaluate_referit, write_table
+    from lbie_tf.serving.loading import load_trained_segmenter
+    from lbie_tf.tasks.referit_segmentation import check_compatible
 
     model, step = load_trained_segmenter(model_dir)
     check_compatible(model.config, data)

@@ -6,7 +6,7 @@
 
 Prints the written path. Serve it with
 `tensorflow_model_server --rest_api_port=8501 --model_name=lbie --model_base_path=$PWD/export/lbie`;
-the signatures are described in `lbie_tf.export`.
+the signatures are described in `lbie_tf.serving.export`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import flags, logging  # noqa: E402
 
-from lbie_tf.cli import run_app  # noqa: E402
+from lbie_tf.cli.app import run_app  # noqa: E402
 
 flags.DEFINE_string("model_dir", None, "A train_segmentation.py run to export (its latest checkpoint); "
                     "default: the shipped pretrained segmenter.")
@@ -31,7 +31,7 @@ FLAGS = flags.FLAGS
 def _load_model():
     """The segmenter named by `--model_dir`, or the shipped pretrained one."""
     if FLAGS.model_dir:
-        from lbie_tf.training.segmentation_task import load_trained_segmenter
+        from lbie_tf.serving.loading import load_trained_segmenter
 
         return load_trained_segmenter(FLAGS.model_dir)[0]
     from lbie_tf.pretrained import load_pretrained_segmenter
@@ -41,7 +41,7 @@ def _load_model():
 
 def _export(argv) -> None:
     del argv
-    from lbie_tf.export import export_segmenter
+    from lbie_tf.serving.export import export_segmenter
 
     logging.set_verbosity(logging.WARNING)  # no INFO lines about writing the SavedModel
     print(export_segmenter(_load_model(), FLAGS.export_dir, FLAGS.version))

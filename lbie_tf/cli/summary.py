@@ -15,8 +15,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import flags  # noqa: E402
 
-from lbie_tf import flags as lbie_flags  # noqa: E402
-from lbie_tf.cli import run_app  # noqa: E402
+from lbie_tf.cli import flags as lbie_flags  # noqa: E402
+from lbie_tf.cli.app import run_app  # noqa: E402
 
 lbie_flags.define_cosal_flags()
 lbie_flags.define_segmenter_flags()

@@ -1,1 +1,1 @@
-"""data of lbie_tf."""
+"""Data: the CoSaL generator, ReferIt and Flowers pipelines, vocabularies, the colour space, TFDS builders."""

@@ -1,6 +1,6 @@
 """sRGB <-> CIE L*a*b* (D65) in TensorFlow, with the released LBIE code's constants and normalisation.
 
-Conversion chain (original_code.md §2.1, LBIE utils.py): sRGB in [0, 1] -> linear RGB (sRGB gamma: threshold
+Conversion chain (utils.py; docs/released_code.md, "Colour space"): sRGB in [0, 1] -> linear RGB (sRGB gamma: threshold
 0.04045, slope 12.92, exponent 2.4) -> XYZ (sRGB primaries) -> divide by the D65 white (0.950456, 1.0,
 1.088754) -> CIELAB with epsilon 6/29. The inverse clips linear RGB to [0, 1] before the gamma, as the
 released code does. The network sees `normalize_lab`: L/50 - 1, a/110, b/110 (each about in [-1, 1]).

@@ -5,11 +5,11 @@ with one of 6 colours (independent, with repetition). The model input is the col
 white), the target is the colour class of every pixel, and the caption is 9 three-token sentences that fix the
 colours: `num_direct` direct sentences `[shape, is, colour]` and `9 - num_direct` relational sentences
 `[colour, relation, shape]` ("the shape <relation> <shape> is <colour>"). Geometry, palette, vocabulary and
-sentence rules follow the released generator (CoSaL/make_data.py; original_code.md §1.1), including, behind
+sentence rules follow the released generator (docs/released_code.md, "CoSaL generator"), including, behind
 `legacy_captions=True`, its coverage bug.
 
 Everything is vectorised over a batch of example ids and is a pure function of (seed, split, example id): the
-random numbers come from `lbie_tf.random_hash.uniform`, so an example is the same whichever batch, worker or
+random numbers come from `lbie_tf.ops.random_hash.uniform`, so an example is the same whichever batch, worker or
 position it is generated in. `train_dataset` is position-addressable (exact resume from any step).
 
 Per example, the random numbers are used as follows (`_DRAW_LAYOUT`): a random permutation places the 9
@@ -25,13 +25,11 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from lbie_tf import random_hash
+from lbie_tf.configs.cosal import GRID, MIN_CELL_SIZE, NUM_CELLS, CosalConfig  # noqa: F401 (CosalConfig: part of this module's API)
 from lbie_tf.data import color_space
 from lbie_tf.data import cosal_vocabulary as vocab
-from lbie_tf.errors import ConfigError
+from lbie_tf.ops import random_hash
 
-NUM_CELLS = 9
-GRID = 3
 SPLIT_STREAMS = {"train": 0, "test": 1}
 _GEOMETRY_SLOTS = 8
 _NUM_RELATIONAL_PICKS = NUM_CELLS - 1
@@ -44,12 +42,11 @@ _DRAW_LAYOUT = {  # name -> (offset, size) inside each example's row of uniforms
 }
 _NUM_DRAWS = sum(size for _, size in _DRAW_LAYOUT.values())
 _INDEX_SHUFFLE_SALT = 0x0C05A1  # third word of the index_shuffle seed (seed, epoch, salt)
-_MIN_CELL_SIZE = 6  # smallest cell where every shape is non-empty (ellipse minor axis cell // 6 >= 1)
 
 # --- geometry tables (shape ids as in cosal_vocabulary.SHAPE_NAMES) --------------------------------------
 # Per shape, 8 coordinate slots (x = column, y = row inside the cell), each drawn as floor(U(lo, hi) * cell).
 # Unused slots have lo = hi = 0. Ellipse-like shapes use slots 0, 1 = centre (x, y) and, for the circle,
-# slot 2 = radius; polygons use the slots as listed in original_code.md §1.1 (x then y per point).
+# slot 2 = radius; polygons use the slots as listed in docs/released_code.md, "CoSaL generator" (x then y per point).
 _CENTRE = ((0.45, 0.55), (0.45, 0.55))
 _UNUSED = (0.0, 0.0)
 _SLOT_RANGES = np.array(
@@ -117,59 +114,6 @@ def _neighbour_pairs() -> np.ndarray:
 
 _PAIRS = _neighbour_pairs()
 _PAIR_TARGET, _PAIR_REFERENCE, _PAIR_RELATION = _PAIRS.T
-
-
-@dataclasses.dataclass(frozen=True)
-class CosalConfig:
-    """What CoSaL data to generate.
-
-    Attributes:
-        image_size: height = width in pixels (paper and code: 48); a multiple of 3, cells are image_size // 3.
-        num_direct: number of direct sentences `[shape, is, colour]` per caption (1..9); the other
-            9 - num_direct sentences are relational. Released-code CLI default 1.
-        legacy_captions: False (default) = every cell's colour is determined by the caption, as the paper
-            says. True = the released code's caption order (make_data.py:225): relational sentences grow only
-            from the first direct cell and may re-describe other direct cells, leaving some cells without any
-            information (mean 7.12 determined cells at num_direct 4).
-        seed: data seed; the same seed gives the same images, captions and training order.
-        train_size: number of distinct training images, revisited in a new order every epoch (paper: 50,000);
-            0 = an endless stream of fresh images.
-        test_size: number of test images (paper: 10,000), drawn from a stream disjoint from training.
-        curriculum: (num_direct, end_step) stages of the training stream before `num_direct` (ours, empty =
-            none): batches before end_step use that stage's num_direct, e.g. ((4, 3000),) trains steps
-            0-2999 with 4 direct sentences, then `num_direct`. The test split always uses `num_direct`.
-    """
-
-    image_size: int = 48
-    num_direct: int = 4
-    legacy_captions: bool = False
-    seed: int = 0
-    train_size: int = 50_000
-    test_size: int = 10_000
-    curriculum: tuple[tuple[int, int], ...] = ()
-
-    def __post_init__(self):
-        if not 1 <= self.num_direct <= NUM_CELLS:
-            raise ConfigError(f"--num_direct must be in 1..{NUM_CELLS}, got {self.num_direct}")
-        ends = [end for _, end in self.curriculum]
-        if any(not 1 <= n <= NUM_CELLS for n, _ in self.curriculum) or ends != sorted(set(ends)) or (
-                ends and ends[0] < 1):
-            raise ConfigError(f"--cosal_curriculum needs num_direct:end_step stages with num_direct in "
-                              f"1..{NUM_CELLS} and increasing end steps >= 1, got {list(self.curriculum)}")
-        if self.image_size % GRID or self.image_size // GRID < _MIN_CELL_SIZE:
-            raise ConfigError(
-                f"CosalConfig.image_size must be a multiple of {GRID} and at least {GRID * _MIN_CELL_SIZE}, "
-                f"got {self.image_size}"
-            )
-        if self.train_size < 0 or self.test_size < 0:
-            raise ConfigError(
-                f"--cosal_train_size and --cosal_test_size must be >= 0, got {self.train_size}, {self.test_size}"
-            )
-
-    @property
-    def cell_size(self) -> int:
-        """Side of one grid cell in pixels."""
-        return self.image_size // GRID
 
 
 def _draws(uniforms: tf.Tensor, name: str) -> tf.Tensor:

@@ -1,6 +1,6 @@
 """The 20-token CoSaL vocabulary, the colour palettes and text <-> token-id conversion.
 
-Token ids are those of the released generator (CoSaL/make_data.py:162-167; original_code.md §1.1): 9 shape
+Token ids are those of the released generator (make_data.py:162-167; docs/released_code.md, "CoSaL generator"): 9 shape
 names (0..8), 6 colour names (9..14), then `is, above, below, left, right` (15..19). Multi-word names
 ("half fat ellipse", "light green") are single tokens. Every CoSaL sentence has exactly three tokens:
 `[shape, is, colour]` (direct) or `[colour, relation, shape]` (relational: "the shape <relation> <shape> is
@@ -13,7 +13,7 @@ the six colour names in vocabulary order.
 from __future__ import annotations
 
 import re
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 

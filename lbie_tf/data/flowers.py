@@ -16,7 +16,8 @@ from `seed`, and position-addressable: `start_step` resumes exactly where a run 
 
 Captions. `captions="all"`: every caption of every image is an example (the released code: 10 per image,
 main.py:76); `"one_per_epoch"`: each image appears once per epoch with one of its captions drawn from `seed`
-and the epoch (the test split then uses each image's first usable caption). `captions_per_image` keeps the first N lines of
+and the epoch (the test split then uses each image's first usable caption). `captions_per_image` keeps the
+first N lines of
 each caption file (paper: 5; released code: all 10). Words come from `caption_words`; the vocabulary is the
 training captions' words seen at least `min_word_count` times. A caption with no known word (empty, only
 punctuation, or only unknown words) cannot condition the model: it is skipped, and the number skipped per
@@ -29,8 +30,6 @@ from __future__ import annotations
 import collections
 import dataclasses
 import functools
-import importlib
-import os
 import re
 
 import numpy as np
@@ -38,6 +37,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 from absl import logging
 
+from lbie_tf.configs.flowers import CAPTION_ID_MULTIPLIER, FlowersConfig  # noqa: F401 (FlowersConfig: API)
 from lbie_tf.data import color_space
 from lbie_tf.errors import ConfigError, DataError
 
@@ -46,64 +46,7 @@ DATASET_VERSION = "1.0.0"
 PAD, UNK = "<pad>", "<unk>"
 PAD_ID, UNK_ID = 0, 1
 TRAIN_SPLIT, TEST_SPLIT = "train+validation", "test"
-_BUILDER_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                            "datasets")
-_BUILDER_MODULE = f"{DATASET_NAME}.{DATASET_NAME}_dataset_builder"
-_ID_MULTIPLIER = 100  # example_id = image number * 100 + caption index (at most 100 captions per image)
 _AUGMENT_STREAM, _CAPTION_STREAM = 1, 2
-
-
-@dataclasses.dataclass(frozen=True)
-class FlowersConfig:
-    """Which Flowers data to read and how to turn it into model inputs.
-
-    Attributes:
-        data_dir: TFDS data dir holding the prepared oxford_flowers_captions dataset (or receiving it).
-        manual_dir: the downloaded files (102flowers.tgz or jpg/, imagelabels.mat, setid.mat,
-            cvpr2016_flowers/; docs/flowers.md); used only to build the dataset when data_dir lacks it.
-        image_size: side S of the square model input and target.
-        split_scheme: "class_disjoint" (paper: train on Reed's 62 + 20 classes, test on 20 unseen classes)
-            or "official" (Oxford's setid.mat image split).
-        captions: "all" (every caption is an example, the released code) or "one_per_epoch" (one caption
-            per image per epoch, drawn from the seed).
-        captions_per_image: first N caption lines kept per image (paper: 5; released code: all 10).
-        tokenizer: "words" (lower-cased, split on everything but letters and digits) or "released" (the
-            released code's word_tokenize: case kept, punctuation marks are tokens).
-        max_words: caption length in tokens; longer captions are truncated (released code: no limit).
-        min_word_count: training-caption occurrences a word needs to enter the vocabulary.
-        resize_size: training images are resized to this and randomly cropped to image_size (the released
-            checkpoint used 384 and 256); 0 = resize straight to image_size.
-        random_flip: random horizontal flips of training images (released code's --flip, on).
-        seed: shuffling, caption draws and augmentation.
-    """
-
-    data_dir: str = ""
-    manual_dir: str = ""
-    image_size: int = 256
-    split_scheme: str = "class_disjoint"
-    captions: str = "all"
-    captions_per_image: int = 10
-    tokenizer: str = "words"
-    max_words: int = 32
-    min_word_count: int = 1
-    resize_size: int = 0
-    random_flip: bool = True
-    seed: int = 0
-
-    def __post_init__(self):
-        for name, choices in (("split_scheme", ("class_disjoint", "official")), ("captions", ("all", "one_per_epoch")),
-                              ("tokenizer", ("words", "released"))):
-            if getattr(self, name) not in choices:
-                raise ConfigError(f"--{name}={getattr(self, name)!r} is not one of {', '.join(choices)}")
-        for name in ("image_size", "captions_per_image", "max_words", "min_word_count"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"--{name} must be at least 1, got {getattr(self, name)}")
-        if not 0 < self.captions_per_image < _ID_MULTIPLIER:
-            raise ConfigError(f"--captions_per_image must be below {_ID_MULTIPLIER}")
-        if self.resize_size and self.resize_size < self.image_size:
-            raise ConfigError(f"--resize_size={self.resize_size} must be 0 or at least --image_size={self.image_size}")
-        if not self.data_dir:
-            raise ConfigError("--data_dir (the TFDS data dir of the Flowers dataset) is required")
 
 
 def caption_words(text: str, tokenizer: str = "words") -> list[str]:
@@ -122,19 +65,12 @@ def load_builder(config: FlowersConfig) -> tfds.core.DatasetBuilder:
         DataError: the dataset is not prepared in data_dir and no manual dir is given, or the manual dir is
             incomplete (the message lists what is missing and where to download it).
     """
-    module = _builder_module()
-    if module is None:  # an installed package without the source tree: read a prepared copy
-        path = os.path.join(config.data_dir, DATASET_NAME, config.split_scheme, DATASET_VERSION)
-        if not os.path.isdir(path):
-            raise DataError(f"no prepared Flowers dataset at {path}; build it from a source checkout: "
-                            f"python -m lbie_tf.cli.build_flowers --manual_dir=DIR --data_dir={config.data_dir}")
-        return tfds.builder_from_directory(path)
-    builder = module.Builder(config=config.split_scheme, data_dir=config.data_dir)
+    builder = builder_module().OxfordFlowersCaptions(config=config.split_scheme, data_dir=config.data_dir)
     if not builder.is_prepared():
         if not config.manual_dir:
             raise DataError(f"no prepared Flowers dataset ({config.split_scheme}) in {config.data_dir}; pass "
                             "--manual_dir with the downloaded files to build it (docs/flowers.md)")
-        module.find_sources(config.manual_dir, config.split_scheme)  # one DataError listing what is missing
+        builder_module().find_sources(config.manual_dir, config.split_scheme)  # one DataError listing what is missing
         builder.download_and_prepare(
             download_config=tfds.download.DownloadConfig(manual_dir=config.manual_dir))
     return builder
@@ -245,7 +181,7 @@ class _Examples:
     def _record(self, image: int, caption: int, augment: np.ndarray):
         return (self.data.encoded[image], self.tokens[image][caption],
                 self.data.captions[image][caption].encode("utf-8"),
-                np.int64(self.data.image_numbers[image] * _ID_MULTIPLIER + caption), augment)
+                np.int64(self.data.image_numbers[image] * CAPTION_ID_MULTIPLIER + caption), augment)
 
     def train_record(self, position: np.int64):
         epoch, index = divmod(int(position), self.epoch_size)
@@ -338,10 +274,9 @@ def _read_split_cached(config: FlowersConfig, split: str) -> _SplitData:
                       image_numbers=np.array([r[0] for r in rows], np.int64))
 
 
-def _builder_module():
-    """The builder module of the source tree's datasets/ folder, imported under the name `tfds build` gives
-    it; None when the package runs without the source tree."""
-    if not os.path.isdir(os.path.join(_BUILDER_DIR, DATASET_NAME)):
-        return None
-    with tfds.core.utils.add_sys_path(_BUILDER_DIR):
-        return importlib.import_module(_BUILDER_MODULE)
+def builder_module():
+    """The Flowers TFDS builder module (`lbie_tf.data.builders.oxford_flowers_captions`, which `tfds build
+    datasets/oxford_flowers_captions` runs)."""
+    from lbie_tf.data.builders import oxford_flowers_captions
+
+    return oxford_flowers_captions

@@ -8,70 +8,25 @@ Model view of an expression (as the segmenter and `SegmentationTask` take it):
     example_id  int64 `[]`          position in the stream (keys the termination-training noise)
 The evaluation view adds the ground truth at the original resolution, `mask` bool `[h, w]` (padded to the
 largest image of a batch), and `height`, `width`, so that predictions are compared where Hu et al. compare
-them (`lbie_tf.metrics.ReferitScore`).
+them (`lbie_tf.evaluation.segmentation_metrics.ReferitScore`).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import glob
-import importlib.util
 import os
-import sys
 
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from lbie_tf.configs.referit import ReferitConfig  # noqa: F401 (part of this module's API)
 from lbie_tf.data import referit_source
 from lbie_tf.data.letterbox import letterbox
 from lbie_tf.errors import ConfigError, DataError
 
 DATASET_NAME = "referit"
-BUILDER_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                            "datasets", "referit", "referit_dataset_builder.py")
-_BUILDER_MODULE = "referit_dataset_builder"
 CLASS_NAMES = ("rest", "object")
 PALETTE = ((0, 0, 0), (255, 255, 255))
-
-
-@dataclasses.dataclass(frozen=True)
-class ReferitConfig:
-    """Data and initialisation of a ReferIt run.
-
-    Attributes:
-        data_dir: TFDS data directory holding the prepared `referit` dataset (`python -m
-            lbie_tf.cli.prepare_referit --manual_dir=... --data_dir=...`).
-        manual_dir: text_objseg's `exp-referit/` folder; when given and `data_dir` holds no prepared ReferIt,
-            it is prepared there first.
-        vgg_weights: initial VGG-16 weights: a local keras.applications notop file (.h5 / .weights.h5),
-            "imagenet" (downloaded by Keras: only when asked), or empty for random initialisation.
-        shuffle_buffer: expressions in the training shuffle buffer.
-        shuffle_seed: seed of the training order (the same seed gives the same batches, also on resume).
-        eval_split: split evaluated after training: "test" (Hu et al.'s, 60,105 expressions) or "trainval".
-        eval_batch_size: expressions per evaluation batch.
-        max_eval_expressions: evaluate only the first n expressions of the split (0 = all).
-    """
-
-    data_dir: str = ""
-    manual_dir: str = ""
-    vgg_weights: str = ""
-    shuffle_buffer: int = 2000
-    shuffle_seed: int = 0
-    eval_split: str = "test"
-    eval_batch_size: int = 16
-    max_eval_expressions: int = 0
-
-    def __post_init__(self):
-        if self.eval_split not in referit_source.SPLITS:
-            raise ConfigError(f"--eval_split={self.eval_split!r} is not one of {', '.join(referit_source.SPLITS)}")
-        for name in ("shuffle_buffer", "eval_batch_size"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"--{name} must be at least 1, got {getattr(self, name)}")
-        if self.max_eval_expressions < 0:
-            raise ConfigError(f"--max_eval_expressions must be >= 0, got {self.max_eval_expressions}")
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
 
 
 def prepared_dir(data_dir: str) -> str | None:
@@ -100,18 +55,11 @@ def prepare(config: ReferitConfig) -> str:
 
 
 def builder_class(**kwargs):
-    """An instance of the TFDS builder in `datasets/referit/` (the file `tfds build` runs)."""
-    module = sys.modules.get(_BUILDER_MODULE)
-    if module is None:
-        if not os.path.isfile(BUILDER_FILE):
-            raise DataError(f"the ReferIt dataset builder {BUILDER_FILE} is missing: prepare the data from a "
-                            f"checkout of the lbie-tf repository (it holds datasets/referit/)")
-        spec = importlib.util.spec_from_file_location(_BUILDER_MODULE, BUILDER_FILE)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[_BUILDER_MODULE] = module  # TFDS looks its module up by name
-        with tfds.core.registered.skip_registration():
-            spec.loader.exec_module(module)
-    return module.Builder(**kwargs)
+    """An instance of the ReferIt TFDS builder (`lbie_tf.data.builders.referit`, which `tfds build
+    datasets/referit` runs)."""
+    from lbie_tf.data.builders import referit as builder_module
+
+    return builder_module.Referit(**kwargs)
 
 
 def _objects(config: ReferitConfig, split: str):

@@ -1,6 +1,6 @@
 """The raw ReferIt data as text_objseg lays it out (`exp-referit/`), read into per-object records.
 
-Layout of the `--manual_dir` (Hu et al., ronghanghu/text_objseg; anchors.md §1a):
+Layout of the `--manual_dir` (Hu et al., ronghanghu/text_objseg; docs/referit.md, "The data"):
 
     referit-dataset/images/<image id>.jpg        the photos
     referit-dataset/mask/<image id>_<k>.mat      one mask per object: variable `segimg_t`, object pixels == 0
@@ -32,10 +32,11 @@ import numpy as np
 import scipy.io
 from PIL import Image
 
+from lbie_tf.configs.choices import REFERIT_SPLITS
 from lbie_tf.errors import DataError
-from lbie_tf.images import read_image
+from lbie_tf.serving.images import read_image
 
-SPLITS = ("trainval", "test")
+SPLITS = REFERIT_SPLITS
 MAX_WORDS = 20
 PAD, UNK = "<pad>", "<unk>"
 _SPLIT_REGEX = re.compile(r"(\W+)")

@@ -1,1 +1,1 @@
-"""encoders of lbie_tf."""
+"""Image and text encoders."""

@@ -1,6 +1,6 @@
 """The colorization image encoder: lightness `[batch, H, W, 1]` → feature map V `[batch, H/4, W/4, 4·ngf]`.
 
-Released colornet.py:221-276 (original_code.md §2.2, §3 row 16): 16 convolutions 3×3, in blocks
+Released colornet.py:221-276 (docs/released_code.md, "Colorization model"): 16 convolutions 3×3, in blocks
 (ngf, ngf↓2), (2ngf, 2ngf↓2), 3 × 4ngf, 3 × 4ngf dilated 2, 3 × 4ngf dilated 2, 3 × 4ngf; ReLU after every
 convolution but the last, BatchNorm *after* the ReLU at the end of the first five blocks (↓2 = stride 2).
 The paper calls it "a 15-layer convolutional network similar to Zhang et al."; it does not say which layer of

@@ -1,6 +1,6 @@
 """CoSaL image encoders: sketch `[batch, 48, 48, 3]` → region features `[batch, M, N, D]`.
 
-Two architectures (original_code.md §3 row 6):
+Two architectures (docs/discrepancies.md, row 6):
 - `paper`: paper §4.1, six 3×3 stride-1 convs with 4, 4, 8, 8, 16, 16 channels, ReLU after each, 2×2
   max-pooling after every two → `[batch, H/8, W/8, 16]` (6×6 regions at 48×48).
 - `released`: CoSaL/net.py `build_encoder_colornet`, ten 3×3 convs (16,16,32,32,64,64,64,128,128,128), the
@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import keras
 
-from lbie_tf.layers.batch_norm import InferenceStatisticsBatchNormalization
+from lbie_tf.layers.inference_statistics_batch_normalization import (
+    InferenceStatisticsBatchNormalization,
+)
 
 
 def cosal_paper_image_encoder(width: int = 1, context_layers: int = 0, context_dilation: int = 2,
@@ -47,7 +49,7 @@ def cosal_released_image_encoder(batch_norm_momentum: float = 0.999, batch_norm_
 
     Weights are initialised TruncatedNormal(0, 0.02) as in net.py:41-52; BatchNorm uses the contrib
     defaults (momentum 0.999, epsilon 1e-3) and is synchronised across replicas; `batch_norm_inference` picks
-    its statistics at inference (`lbie_tf.layers.batch_norm`).
+    its statistics at inference (`lbie_tf.layers.inference_statistics_batch_normalization`).
     """
     blocks = ((16, 2), (32, 2), (64, 3), (128, 3))
     layers = [keras.layers.Rescaling(1.0 / 255.0, offset=-0.5, name="rescale")]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from lbie_tf.layers.composite import CompositeLayer
+from lbie_tf.layers.composite_layer import CompositeLayer
 
 
 @keras.saving.register_keras_serializable(package="lbie")

@@ -1,9 +1,9 @@
 """Pretrained word vectors from a local text file (word2vec text format or GloVe) for the colorization text
-encoder; the released code used frozen GoogleNews word2vec vectors (original_code.md §2.1)."""
+encoder; the released code used frozen GoogleNews word2vec vectors (docs/released_code.md, "Flowers data")."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -1,38 +1,26 @@
-"""The custom Keras layers that are the paper: attention, C-GRU, termination gates, fusion, upsampling (and the
-released code's BatchNorm with a choice of inference statistics)."""
+"""The custom Keras layers that are the paper: attention, C-GRU, termination gate, fusion (Algorithm 1),
+upsampling, and the released code's BatchNorm with a choice of inference statistics. One class per file."""
 
-from lbie_tf.layers.attention import RegionTextAttention
-from lbie_tf.layers.batch_norm import InferenceStatisticsBatchNormalization
-from lbie_tf.layers.conv_gru import ConvGRUCell
-from lbie_tf.layers.fusion import RecurrentAttentiveFusion, select_steps
-from lbie_tf.layers.termination import (
-    GumbelTemperatureSchedule,
-    TerminationGate,
-    first_stop,
-    gumbel_softmax,
-    marginal_nll,
-    most_likely_stop,
-    reinforce_surrogate,
-    sample_stop_steps,
-    stop_log_probs,
+from lbie_tf.layers.bilinear_upsampling import (
+    BilinearKernelInitializer,
+    BilinearUpsampling,
 )
-from lbie_tf.layers.upsampling import BilinearKernelInitializer, BilinearUpsampling
+from lbie_tf.layers.composite_layer import CompositeLayer
+from lbie_tf.layers.conv_gru_cell import ConvGRUCell
+from lbie_tf.layers.inference_statistics_batch_normalization import (
+    InferenceStatisticsBatchNormalization,
+)
+from lbie_tf.layers.recurrent_attentive_fusion import RecurrentAttentiveFusion
+from lbie_tf.layers.region_text_attention import RegionTextAttention
+from lbie_tf.layers.termination_gate import TerminationGate
 
 __all__ = [
     "BilinearKernelInitializer",
     "BilinearUpsampling",
+    "CompositeLayer",
     "ConvGRUCell",
-    "GumbelTemperatureSchedule",
     "InferenceStatisticsBatchNormalization",
     "RecurrentAttentiveFusion",
     "RegionTextAttention",
     "TerminationGate",
-    "first_stop",
-    "gumbel_softmax",
-    "marginal_nll",
-    "most_likely_stop",
-    "reinforce_surrogate",
-    "sample_stop_steps",
-    "select_steps",
-    "stop_log_probs",
 ]

@@ -1,1 +1,1 @@
-"""models of lbie_tf."""
+"""Task models: the segmenter, the colorizer and the discriminator."""

@@ -17,7 +17,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from lbie_tf.config import ColorizerConfig
+from lbie_tf.configs import ColorizerConfig
 from lbie_tf.encoders.colorization_image import (
     ENCODER_STRIDE,
     colorization_batch_norm,
@@ -26,7 +26,7 @@ from lbie_tf.encoders.colorization_image import (
 )
 from lbie_tf.encoders.word_text import WordSequenceEncoder
 from lbie_tf.errors import ConfigError, DataError
-from lbie_tf.layers.fusion import RecurrentAttentiveFusion
+from lbie_tf.layers.recurrent_attentive_fusion import RecurrentAttentiveFusion
 
 
 def colorization_decoder(filters: int = 32, batch_norm_momentum: float = 0.9, initializer: str = "released",
@@ -117,7 +117,7 @@ class LanguageColorizer(keras.Model):
 def colorization_fusion(config: ColorizerConfig, name: str) -> RecurrentAttentiveFusion:
     """The attention + gated fusion of the colorization models (the released `build_merger`: per-position
     gates with `fusion_kernel_size=1`, bias 1.0, no W7; the generator's and the discriminator's each have their
-    own parameters). No termination gate: Flowers uses T = 1 (original_code.md §3 row 25). W7 (the next
+    own parameters). No termination gate: Flowers uses T = 1 (docs/discrepancies.md, row C25). W7 (the next
     state's projection) exists only for T > 1: with one step nothing reads the next state."""
     return RecurrentAttentiveFusion(
         steps=config.steps, units=config.fusion_units, attention_units=config.attention_units,

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from lbie_tf.config import ColorizerConfig, DiscriminatorConfig
+from lbie_tf.configs import ColorizerConfig, DiscriminatorConfig
 from lbie_tf.models.colorizer import colorization_fusion, colorization_text_encoder
 
 

@@ -10,7 +10,7 @@ paper-vs-code choices). Inputs are a dict `{"image": [batch, H, W, 3] pixels in 
   the decoder runs once; it returns the logits, each region's stop step, the stop distribution and the
   per-step attention.
 - `model.train_outputs(...)` is the training forward pass for one termination-training mode (Gumbel-softmax,
-  exact marginal, REINFORCE); `lbie_tf.losses.segmentation_loss` turns it into per-example losses.
+  exact marginal, REINFORCE); `lbie_tf.losses.segmentation.segmentation_loss` turns it into per-example losses.
 - `model.step_logits(inputs)` decodes every step (per-step predictions for TensorBoard and figures).
 """
 
@@ -20,17 +20,23 @@ import keras
 import numpy as np
 from keras import ops
 
-from lbie_tf.config import SegmenterConfig
-from lbie_tf.encoders.cosal_image import cosal_paper_image_encoder, cosal_released_image_encoder
+from lbie_tf.configs import SegmenterConfig
+from lbie_tf.decoders.segmentation import (
+    image_refinement,
+    paper_segmentation_decoder,
+    released_segmentation_decoder,
+)
+from lbie_tf.encoders.cosal_image import (
+    cosal_paper_image_encoder,
+    cosal_released_image_encoder,
+)
 from lbie_tf.encoders.sentence_text import SentenceHierarchyEncoder
 from lbie_tf.encoders.vgg16 import vgg16_image_encoder
 from lbie_tf.encoders.word_text import WordSequenceEncoder
 from lbie_tf.errors import DataError
-from lbie_tf.layers import termination
-from lbie_tf.layers.fusion import RecurrentAttentiveFusion, select_steps
-from lbie_tf.models.segmentation_decoders import (image_refinement, paper_segmentation_decoder,
-                                                   released_segmentation_decoder)
-
+from lbie_tf.layers.recurrent_attentive_fusion import RecurrentAttentiveFusion
+from lbie_tf.ops import stop_distribution
+from lbie_tf.ops.stop_distribution import select_steps
 
 
 @keras.saving.register_keras_serializable(package="lbie")
@@ -165,11 +171,11 @@ class LanguageSegmenter(keras.Model):
 
     def _stop(self, gate_logits):
         """Inference stop per region: `(index [b, m, n], one_hot [b, T, m, n], β [b, T, m, n])`."""
-        log_beta = termination.stop_log_probs(gate_logits, final_step=self.config.final_step)
+        log_beta = stop_distribution.stop_log_probs(gate_logits, final_step=self.config.final_step)
         if self.config.inference_stop == "first_gate":
-            index, one_hot = termination.first_stop(gate_logits)
+            index, one_hot = stop_distribution.first_stop(gate_logits)
         else:
-            index, one_hot = termination.most_likely_stop(log_beta)
+            index, one_hot = stop_distribution.most_likely_stop(log_beta)
         return index, one_hot, ops.exp(log_beta)
 
     def call(self, inputs, training=False):
@@ -230,18 +236,18 @@ class LanguageSegmenter(keras.Model):
                 raise ValueError("gate_source='decoder' (the released code) supports only "
                                  "--termination_training=marginal")
             decoded = self.decode_steps(fused["step_outputs"], image, training=training)
-            log_beta = termination.stop_log_probs(decoded[..., 0], final_step=self.config.final_step)
+            log_beta = stop_distribution.stop_log_probs(decoded[..., 0], final_step=self.config.final_step)
             return {"log_stop_probs": log_beta, "step_logits": decoded[..., 1:]}
-        log_beta = termination.stop_log_probs(fused["gate_logits"], final_step=self.config.final_step)
+        log_beta = stop_distribution.stop_log_probs(fused["gate_logits"], final_step=self.config.final_step)
         if mode == "marginal":
             return {"log_stop_probs": log_beta,
                     "step_logits": self.decode_steps(fused["step_outputs"], image, training=training)}
         if mode == "gumbel":
-            weights = termination.gumbel_softmax(log_beta, temperature, uniform_noise, hard=hard)
+            weights = stop_distribution.gumbel_softmax(log_beta, temperature, uniform_noise, hard=hard)
             return {"log_stop_probs": log_beta,
                     "logits": self.decode(select_steps(fused["step_outputs"], weights), image, training=training)}
         if mode == "reinforce":
-            sample = termination.sample_stop_steps(log_beta, uniform_noise)
+            sample = stop_distribution.sample_stop_steps(log_beta, uniform_noise)
             return {"log_stop_probs": log_beta, "stop_sample": sample,
                     "logits": self.decode(select_steps(fused["step_outputs"], sample), image, training=training)}
         raise ValueError(f"unknown termination training mode {mode!r}")

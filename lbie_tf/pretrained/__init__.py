@@ -40,7 +40,7 @@ def load_pretrained_segmenter(name: str = DEFAULT_SEGMENTER):
 
 def load_packaged_segmenter(folder: str):
     """`(model, metadata)` from a folder written by `package_segmenter`."""
-    from lbie_tf.config import SegmenterConfig
+    from lbie_tf.configs import SegmenterConfig
     from lbie_tf.models.segmenter import build_segmenter
 
     with open(os.path.join(folder, METADATA_FILE), encoding="utf-8") as f:
@@ -52,8 +52,8 @@ def load_packaged_segmenter(folder: str):
 
 def package_segmenter(model_dir: str, name: str, command: str, out_dir: str = PRETRAINED_DIR) -> str:
     """Write `<out_dir>/<name>/` from a finished `train_segmentation.py` run; returns the folder."""
-    from lbie_tf.training.loop import EVAL_RESULTS_FILE
-    from lbie_tf.training.segmentation_task import load_trained_segmenter
+    from lbie_tf.serving.loading import load_trained_segmenter
+    from lbie_tf.training.trainer import EVAL_RESULTS_FILE
 
     model, step = load_trained_segmenter(model_dir)
     with open(os.path.join(model_dir, EVAL_RESULTS_FILE), encoding="utf-8") as f:

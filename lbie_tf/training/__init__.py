@@ -1,1 +1,1 @@
-"""training of lbie_tf."""
+"""The task-independent training loop: trainer, strategy, checkpoints, schedules, summaries, progress."""

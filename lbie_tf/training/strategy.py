@@ -52,7 +52,7 @@ def jit_compile_supported(strategy: tf.distribute.Strategy) -> bool:
 
     False with more than one replica: an XLA cluster runs on exactly one device, and under MirroredStrategy
     the compiled step reaches for the other replicas' variables ("Trying to access resource ... located in
-    device CPU:1 from device CPU:0"), see reference/ecosystem.md §5.
+    device CPU:1 from device CPU:0"), see docs/tensorflow_notes.md, "XLA".
     """
     return strategy.num_replicas_in_sync == 1
 

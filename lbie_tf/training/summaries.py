@@ -1,6 +1,6 @@
 """TensorBoard event writing for the training loop, over `tf.summary`.
 
-Tag convention (reference/ecosystem.md §5): `loss/...`, `gate/...`, `metrics/...`, `samples/...`, `lr`.
+Tag convention (docs/tensorflow_notes.md, "Summaries"): `loss/...`, `gate/...`, `metrics/...`, `samples/...`, `lr`.
 Call from outside `strategy.run` with reduced scalars and one replica's images
 (`strategy.experimental_local_results(x)[0]`).
 """

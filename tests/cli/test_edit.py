@@ -11,10 +11,11 @@ from PIL import Image
 
 from lbie_tf import pretrained
 from lbie_tf.cli import edit
-from lbie_tf.config import SegmenterConfig
-from lbie_tf.data import cosal_vocabulary
-from lbie_tf.data import cosal
+from lbie_tf.configs import SegmenterConfig
+from lbie_tf.data import cosal, cosal_vocabulary
 from lbie_tf.models.segmenter import build_segmenter
+from lbie_tf.serving import captions
+from lbie_tf.visualization import edit_figures
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 GOOD = "circle is red; " * 9
@@ -64,7 +65,7 @@ def test_edit_writes_result_overlay_and_explanation(tmp_path, example):
     background = np.all(result == 255, axis=-1)
     np.testing.assert_array_equal(overlay[background], sketch[background])
     figure = _read(str(tmp_path / "out" / "result_explain.png"))
-    assert figure.shape[1] > 6 * edit.FIGURE_PANEL_SIZE  # input, result, stop step, 2 steps, sentence key
+    assert figure.shape[1] > 6 * edit_figures.FIGURE_PANEL_SIZE  # input, result, stop step, 2 steps, sentence key
 
 
 def test_any_size_and_mode_maps_back_to_the_input_size(tmp_path):
@@ -99,17 +100,17 @@ def test_text_file_with_two_pairs(tmp_path, example, capsys):
 
 
 def test_model_dir_is_used(tmp_path, monkeypatch, model):
-    from lbie_tf.training import segmentation_task
+    from lbie_tf.serving import loading
 
     asked = []
-    monkeypatch.setattr(segmentation_task, "load_trained_segmenter", lambda d: asked.append(d) or (model, 1))
+    monkeypatch.setattr(loading, "load_trained_segmenter", lambda d: asked.append(d) or (model, 1))
     image = _write(tmp_path / "x.png", np.zeros((48, 48, 3), np.uint8))
     assert _edit("--model_dir=runs/t", f"--image={image}", f"--text={GOOD}", f"--out={tmp_path}/r.png") == 0
     assert asked == ["runs/t"]
 
 
 def test_saved_model_gives_the_keras_result(tmp_path, example, model):
-    from lbie_tf.export import export_segmenter
+    from lbie_tf.serving.export import export_segmenter
 
     sketch, caption = example
     image = _write(tmp_path / "sketch.png", sketch)
@@ -206,7 +207,7 @@ def test_module_entry_point_in_a_subprocess(tmp_path, args, message):
 
 
 def test_caption_separators():
-    assert edit.split_caption("circle is red.\ntriangle is blue ;; \n\n diamond is grey. ") == [
+    assert captions.split_caption("circle is red.\ntriangle is blue ;; \n\n diamond is grey. ") == [
         "circle is red", "triangle is blue", "diamond is grey"]
 
 
@@ -216,4 +217,4 @@ def test_explanation_of_a_model_without_attention(tmp_path, monkeypatch):
     image = _write(tmp_path / "x.png", np.zeros((48, 48, 3), np.uint8))
     assert _edit(f"--image={image}", f"--text={GOOD}", f"--out={tmp_path}/r.png", "--explain") == 0
     figure = _read(str(tmp_path / "r_explain.png"))
-    assert figure.shape[1] < 4 * edit.FIGURE_PANEL_SIZE  # input, result and stop step only
+    assert figure.shape[1] < 4 * edit_figures.FIGURE_PANEL_SIZE  # input, result and stop step only

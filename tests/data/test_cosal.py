@@ -10,7 +10,7 @@ from lbie_tf.data import cosal_vocabulary as vocab
 NUM_SAMPLES = 2000
 CELL = 16
 # Mean number of determined cells per image with the released code's caption order, measured with a py3 port
-# of CoSaL/make_data.py (original_code.md §1.1), keyed by num_direct.
+# of CoSaL/make_data.py (docs/released_code.md, "CoSaL generator"), keyed by num_direct.
 RELEASED_CODE_COVERAGE = {1: 9.0, 2: 8.13, 4: 7.12, 6: 7.12, 8: 8.12, 9: 9.0}
 
 

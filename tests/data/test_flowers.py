@@ -7,11 +7,18 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from lbie_tf import flags as lbie_flags
+from lbie_tf.cli import flags as lbie_flags
 from lbie_tf.data import color_space, flowers
 from lbie_tf.errors import ConfigError, DataError
-from tests.datasets.flowers_fixture import (CLASS_COLOURS, CLASS_SPLIT, FIXTURE_CLASSES, UNKNOWN_CAPTION,
-                                            fixture_captions, fixture_image, write_flowers_fixture)
+from tests.datasets.flowers_fixture import (
+    CLASS_COLOURS,
+    CLASS_SPLIT,
+    FIXTURE_CLASSES,
+    UNKNOWN_CAPTION,
+    fixture_captions,
+    fixture_image,
+    write_flowers_fixture,
+)
 
 IMAGES_PER_CLASS = 2
 NUM_IMAGES = IMAGES_PER_CLASS * len(FIXTURE_CLASSES)
@@ -135,7 +142,8 @@ def test_training_crops_come_from_the_resized_photo(config):
                   for i in range(SIZE + 1) for j in range(SIZE + 1)}
         best = min(errors, key=errors.get)
         assert errors[best] < 0.05  # JPEG noise only
-        assert np.abs(_lab_of(fixture_image(example_id // 100), SIZE) - lab).mean() > 4 * errors[best]  # not the uncropped photo
+        uncropped = _lab_of(fixture_image(example_id // 100), SIZE)
+        assert np.abs(uncropped - lab).mean() > 4 * errors[best]  # not the uncropped photo
         offsets.append(best)
     assert len(set(offsets)) > 1
 
@@ -194,7 +202,7 @@ def test_every_config_field_has_flag_help():
 
 
 def test_bad_configs_and_missing_data(tmp_path):
-    with pytest.raises(ConfigError, match="--data_dir"):
+    with pytest.raises(ConfigError, match="FlowersConfig.data_dir"):
         flowers.FlowersConfig()
     with pytest.raises(ConfigError, match="split_scheme"):
         flowers.FlowersConfig(data_dir="x", split_scheme="random")

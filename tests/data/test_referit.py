@@ -63,5 +63,5 @@ def test_missing_prepared_data_and_bad_config(tmp_path):
         referit.prepare(referit.ReferitConfig())
     with pytest.raises(DataError, match="referit-dataset/images is missing"):
         referit.prepare(referit.ReferitConfig(data_dir=str(tmp_path), manual_dir=str(tmp_path)))
-    with pytest.raises(ConfigError, match="--eval_split='val'"):
+    with pytest.raises(ConfigError, match="ReferitConfig.eval_split='val'"):
         referit.ReferitConfig(eval_split="val")

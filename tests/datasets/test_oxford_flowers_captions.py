@@ -9,19 +9,32 @@ import pytest
 import tensorflow_datasets as tfds
 from PIL import Image
 
-from lbie_tf.data.flowers import DATASET_NAME, _BUILDER_DIR, FlowersConfig, _builder_module, load_builder
+from lbie_tf.data.flowers import (
+    DATASET_NAME,
+    FlowersConfig,
+    builder_module,
+    load_builder,
+)
 from lbie_tf.errors import DataError
-from tests.datasets.flowers_fixture import (CLASS_SPLIT, FIXTURE_CLASSES, fixture_captions, fixture_image,
-                                            write_flowers_fixture)
+from tests.datasets.flowers_fixture import (
+    CLASS_SPLIT,
+    FIXTURE_CLASSES,
+    fixture_captions,
+    fixture_image,
+    write_flowers_fixture,
+)
 
 IMAGES_PER_CLASS = 2
 NUM_IMAGES = IMAGES_PER_CLASS * len(FIXTURE_CLASSES)
 
 
 def _build(manual_dir, data_dir, config="class_disjoint"):
-    builder = _builder_module().Builder(config=config, data_dir=str(data_dir))
+    builder = builder_module().OxfordFlowersCaptions(config=config, data_dir=str(data_dir))
     builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=str(manual_dir)))
     return builder
+
+
+DATASETS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "datasets")
 
 
 def _examples(builder, split):
@@ -36,8 +49,10 @@ def built(tmp_path_factory):
 
 
 def test_tfds_build_finds_the_builder_in_the_datasets_folder():
-    from tensorflow_datasets.scripts.cli import build  # the module behind `tfds build datasets/<name>`
-    builder_cls, _ = build._get_builder_cls_and_kwargs(os.path.join(_BUILDER_DIR, DATASET_NAME), has_imports=False)
+    from tensorflow_datasets.scripts.cli import (
+        build,  # the module behind `tfds build datasets/<name>`
+    )
+    builder_cls, _ = build._get_builder_cls_and_kwargs(os.path.join(DATASETS_DIR, DATASET_NAME), has_imports=False)
     assert builder_cls.name == DATASET_NAME
     assert [c.name for c in builder_cls.BUILDER_CONFIGS] == ["class_disjoint", "official"]
 
@@ -49,7 +64,8 @@ def test_class_disjoint_split_holds_whole_classes(built):
     for split, examples in splits.items():
         classes = {int(ex["label"]) + 1 for ex in examples.values()}
         assert classes == {c for c, s in CLASS_SPLIT.items() if s == expected_split[split]}
-        assert {ex["class_split"] for ex in examples.values()} == {("train", "val", "test").index(expected_split[split])}
+        split_index = ("train", "val", "test").index(expected_split[split])
+        assert {ex["class_split"] for ex in examples.values()} == {split_index}
     assert sum(len(e) for e in splits.values()) == NUM_IMAGES
     assert len(splits["train"]) == 3 * IMAGES_PER_CLASS
 
@@ -192,6 +208,6 @@ def test_class_split_files_may_list_names_or_numbers(tmp_path):
         names = f.read().split()
     with open(os.path.join(captions, "valclasses.txt"), "w") as f:
         f.write("\r\n".join(f"{name}.t7" if i % 2 else str(int(name[6:])) for i, name in enumerate(names)) + "\r\n\n")
-    split = _builder_module().read_class_split(captions)
+    split = builder_module().read_class_split(captions)
     assert sorted(c for c, s in split.items() if s == "val") == sorted(int(name[6:]) for name in names)
     assert len(split) == 102

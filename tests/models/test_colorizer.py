@@ -9,9 +9,13 @@ import keras
 import numpy as np
 import pytest
 
-from lbie_tf.config import ColorizerConfig, DiscriminatorConfig
+from lbie_tf.configs import ColorizerConfig, DiscriminatorConfig
 from lbie_tf.errors import ConfigError, DataError
-from lbie_tf.models.colorizer import LanguageColorizer, build_colorizer, check_colorizer_inputs
+from lbie_tf.models.colorizer import (
+    LanguageColorizer,
+    build_colorizer,
+    check_colorizer_inputs,
+)
 from lbie_tf.models.discriminator import TextPatchDiscriminator, build_discriminator
 
 RELEASED = ColorizerConfig(
@@ -34,7 +38,7 @@ def _parameters(variables):
 
 
 def test_released_generator_and_discriminator_match_the_shipped_checkpoint():
-    # original_code.md §2.2-2.3: generator 2,339,267 (with the frozen BiLSTM, without the fed word2vec matrix),
+    # docs/released_code.md: generator 2,339,267 (with the frozen BiLSTM, without the fed word2vec matrix),
     # discriminator 3,939,841. The released additive attention has two biases more per merger (on the text
     # projection and on the score: 128 + 1) that are redundant (they add to the state bias before the tanh,
     # and a constant score does not change the softmax), so each model has 129 parameters fewer.
@@ -159,9 +163,9 @@ def test_bad_inputs_give_one_line_errors(gray, tokens, message):
 
 
 def test_invalid_configs_are_one_line_config_errors():
-    with pytest.raises(ConfigError, match="generator_attention_score"):
+    with pytest.raises(ConfigError, match="ColorizerConfig.attention_score"):
         ColorizerConfig(attention_score="scaled_dot")
-    with pytest.raises(ConfigError, match="discriminator_text"):
+    with pytest.raises(ConfigError, match="DiscriminatorConfig.text"):
         DiscriminatorConfig(text="bert")
-    with pytest.raises(ConfigError, match="generator_filters"):
+    with pytest.raises(ConfigError, match="ColorizerConfig.filters"):
         ColorizerConfig(filters=0)

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from lbie_tf.config import SegmenterConfig
+from lbie_tf.configs import SegmenterConfig
 from lbie_tf.errors import ConfigError, DataError
 from lbie_tf.models.segmenter import LanguageSegmenter, build_segmenter
 
@@ -45,7 +45,7 @@ def test_paper_preset_shapes(paper_model):
 
 def test_released_preset_matches_the_released_parameter_count():
     model = build_segmenter(RELEASED)
-    # original_code.md §1.2: the released attention_reasonet CoSaL model has 1,618,488 trainable parameters.
+    # docs/released_code.md: the released attention_reasonet CoSaL model has 1,618,488 trainable parameters.
     assert sum(int(np.prod(v.shape)) for v in model.trainable_variables) == 1_618_488
     out = model(_inputs())
     assert out["logits"].shape == (2, 48, 48, 7)
@@ -85,7 +85,8 @@ def test_released_batch_norm_inference_choices():
 
 
 def test_unknown_batch_norm_inference_is_a_config_error():
-    with pytest.raises(ConfigError, match="--batch_norm_inference='running' is not one of moving, batch, initial"):
+    with pytest.raises(ConfigError,
+                       match="SegmenterConfig.batch_norm_inference='running' is not one of moving, batch, initial"):
         SegmenterConfig(batch_norm_inference="running")
 
 
@@ -154,7 +155,7 @@ def test_bad_inputs_give_one_line_errors(paper_model, change, message):
 def test_invalid_config_is_a_one_line_config_error():
     with pytest.raises(ConfigError, match="attention_score"):
         SegmenterConfig(attention_score="dot")
-    with pytest.raises(ConfigError, match="--steps=1"):
+    with pytest.raises(ConfigError, match="SegmenterConfig.steps=1"):
         SegmenterConfig(attention=False, steps=4)
 
 
@@ -296,7 +297,7 @@ def test_referit_paper_preset_shapes_at_512():
 def test_referit_config_errors():
     with pytest.raises(ConfigError, match="multiple of 32"):
         SegmenterConfig(image_encoder="vgg16", image_size=500)
-    with pytest.raises(ConfigError, match="--vgg_blocks must be in 1..5"):
+    with pytest.raises(ConfigError, match="SegmenterConfig.vgg_blocks must be in 1..5"):
         SegmenterConfig(image_encoder="vgg16", vgg_blocks=6, image_size=512)
     with pytest.raises(ConfigError, match="--word_embedding_dim >= 1"):
         SegmenterConfig(text_encoder="words", word_embedding_dim=0)

@@ -9,7 +9,11 @@ import tensorflow as tf
 
 from lbie_tf.errors import IncompatibleCheckpointError, LbieError
 from lbie_tf.training import checkpoints as checkpoints_lib
-from lbie_tf.training.checkpoints import AtomicCheckpointManager, check_run_config, write_run_config
+from lbie_tf.training.checkpoints import (
+    AtomicCheckpointManager,
+    check_run_config,
+    write_run_config,
+)
 
 X = np.linspace(-1, 1, 24, dtype=np.float32).reshape(6, 4)
 
@@ -197,7 +201,7 @@ def test_run_written_before_an_option_existed_resumes_at_its_default(tmp_path):
 
 
 def test_segmenter_run_config_from_before_termination_bias_init_resumes(tmp_path):
-    from lbie_tf.config import SegmenterConfig, field_defaults
+    from lbie_tf.configs import SegmenterConfig, field_defaults
 
     config = SegmenterConfig().to_dict()
     old = {key: value for key, value in config.items() if key != "termination_bias_init"}

@@ -1,0 +1,1 @@
+"""Speed and resource benchmarks (`python -m benchmarks.<script>`)."""

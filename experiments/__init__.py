@@ -1,0 +1,1 @@
+"""The paper-reproduction scripts (`python -m experiments.<script>`) and their helpers."""

@@ -1,0 +1,85 @@
+"""`TrainingConfig`: how a model is trained and evaluated (shared by every task)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from lbie_tf.configs import choices
+from lbie_tf.configs.validation import check_choice, check_minimum, check_not_negative
+from lbie_tf.errors import ConfigError
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingConfig:
+    """How a model is trained and evaluated (shared by every task).
+
+    Attributes:
+        termination_training: "gumbel" (paper: Gumbel-softmax over the stop step, annealed temperature),
+            "marginal" (released code: exact log-sum-exp over the stop step), "reinforce" (the paper's
+            rejected score-function baseline).
+        gumbel_temperature_initial / gumbel_temperature_min / gumbel_temperature_decay: the fixed annealing
+            schedule λ(step) = max(min, initial · exp(−decay · step)).
+        gumbel_hard: straight-through one-hot samples in the forward pass.
+        foreground_weight: cross-entropy weight of non-background pixels (paper 1, released code 10).
+        stop_prior_weight: weight of `losses.stop_prior_kl`, the KL of each region's stop-step distribution to
+            the uniform one, added to the loss (ours; 0 = off, as in the paper and the released code).
+        learning_rate, adam_beta_1: Adam (released code: 1e-3, 0.5).
+        learning_rate_schedule: "constant" or "cosine" (decays from `learning_rate` to 0 at `train_steps`).
+        weight_decay: L2 regularisation λ: the loss gains λ/2 · Σ‖W‖² over every kernel and embedding
+            (paper §4.2, ReferIt: "L2-normalization is applied to the parameters"; the value is not given;
+            Hu et al. use 5e-4). 0 = none (CoSaL).
+        mixed_precision: compute in float16 with float32 variables and dynamic loss scaling (GPUs).
+        batch_size: global batch size, split over replicas.
+        train_steps: optimizer steps in total (resumed runs continue up to it).
+        checkpoint_every, summary_every, image_summary_every: in steps.
+        eval_every: steps between learning-curve points (0: none): every `eval_every` steps the model is
+            evaluated on the first `curve_eval_size` test images and a row (step, images seen, training
+            seconds, metrics) is appended to `curve.jsonl` in the model directory.
+        curve_eval_size: test images per learning-curve point.
+        train_seconds: wall-clock training budget in seconds, summed over resumed runs (0: no limit).
+            Training stops after the first step that reaches it, checkpoints and evaluates. Evaluation time
+            is not counted.
+        seed: seeds model initialisation and the Gumbel / REINFORCE noise.
+        jit_compile: "auto" (XLA on one device, off under MirroredStrategy), "on", "off".
+        strategy: "auto", "default", "one_device", "mirrored".
+    """
+
+    termination_training: str = "gumbel"
+    gumbel_temperature_initial: float = 1.0
+    gumbel_temperature_min: float = 0.5
+    gumbel_temperature_decay: float = 3e-4
+    gumbel_hard: bool = False
+    foreground_weight: float = 1.0
+    stop_prior_weight: float = 0.0
+    learning_rate: float = 1e-3
+    adam_beta_1: float = 0.9
+    learning_rate_schedule: str = "constant"
+    weight_decay: float = 0.0
+    mixed_precision: bool = False
+    batch_size: int = 64
+    train_steps: int = 2000
+    checkpoint_every: int = 500
+    summary_every: int = 50
+    image_summary_every: int = 500
+    eval_every: int = 0
+    curve_eval_size: int = 2000
+    train_seconds: float = 0.0
+    seed: int = 0
+    jit_compile: str = "auto"
+    strategy: str = "auto"
+
+    def __post_init__(self):
+        for name, allowed in (("termination_training", choices.TERMINATION_TRAINING),
+                              ("jit_compile", choices.JIT_COMPILE),
+                              ("learning_rate_schedule", choices.LEARNING_RATE_SCHEDULES),
+                              ("strategy", choices.STRATEGIES)):
+            check_choice(self, name, allowed)
+        check_minimum(self, ("batch_size", "train_steps", "checkpoint_every", "summary_every", "image_summary_every",
+                             "curve_eval_size"))
+        check_not_negative(self, ("eval_every", "train_seconds", "stop_prior_weight", "weight_decay"))
+        if not self.learning_rate > 0:
+            raise ConfigError(f"TrainingConfig.learning_rate must be positive, got {self.learning_rate}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)

@@ -1,0 +1,1 @@
+"""TFDS dataset builders (`tfds build datasets/<name>` runs them through the thin files in `datasets/`)."""

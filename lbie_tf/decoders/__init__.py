@@ -1,0 +1,1 @@
+"""Decoders: fused region features → per-pixel outputs."""

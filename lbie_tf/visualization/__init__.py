@@ -1,0 +1,1 @@
+"""Figures of model outputs, drawn with Pillow."""
