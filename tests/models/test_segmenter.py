@@ -299,7 +299,7 @@ def test_referit_config_errors():
         SegmenterConfig(image_encoder="vgg16", image_size=500)
     with pytest.raises(ConfigError, match="SegmenterConfig.vgg_blocks must be in 1..5"):
         SegmenterConfig(image_encoder="vgg16", vgg_blocks=6, image_size=512)
-    with pytest.raises(ConfigError, match="--word_embedding_dim >= 1"):
+    with pytest.raises(ConfigError, match="SegmenterConfig.word_embedding_dim >= 1"):
         SegmenterConfig(text_encoder="words", word_embedding_dim=0)
     with pytest.raises(ConfigError, match="text_encoder"):
         SegmenterConfig(text_encoder="chars")
