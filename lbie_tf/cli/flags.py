@@ -55,10 +55,16 @@ def flag_name(cls, field: dataclasses.Field) -> str | None:
 
 def to_flag_names(message: str) -> str:
     """A library message with every `ClassName.field` of a config record replaced by its flag (`--name`)."""
+    names, pattern = _field_flags()
+    return pattern.sub(lambda m: f"--{names[m.group(1)]}" if names[m.group(1)] else m.group(1), message)
+
+
+@functools.cache
+def _field_flags() -> tuple[dict[str, str | None], re.Pattern]:
+    """`{"ClassName.field": flag name or None}` of every config record, and a pattern matching the keys."""
     names = {f"{cls.__name__}.{field.name}": flag_name(cls, field)
              for cls in PREFIXES for field in dataclasses.fields(cls)}
-    pattern = re.compile(r"\b(" + "|".join(re.escape(name) for name in names) + r")\b")
-    return pattern.sub(lambda m: f"--{names[m.group(1)]}" if names[m.group(1)] else m.group(1), message)
+    return names, re.compile(r"\b(" + "|".join(re.escape(name) for name in names) + r")\b")
 
 
 @functools.cache  # once per process, whichever entry points are imported

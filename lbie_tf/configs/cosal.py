@@ -11,6 +11,22 @@ GRID = 3
 MIN_CELL_SIZE = 6  # smallest cell where every shape is non-empty (ellipse minor axis cell // 6 >= 1)
 
 
+def parse_curriculum(items) -> tuple[tuple[int, int], ...]:
+    """`["8:1000", "6:2000"]` → `((8, 1000), (6, 2000))`; a malformed item is a one-line ConfigError."""
+    stages = []
+    for item in items:
+        parts = item.split(":")
+        if len(parts) != 2 or not all(part.strip().isdigit() for part in parts):
+            raise ConfigError(f"CosalConfig.curriculum items are num_direct:end_step, got {item!r}")
+        stages.append((int(parts[0]), int(parts[1])))
+    return tuple(stages)
+
+
+def format_curriculum(stages) -> list[str]:
+    """`((8, 1000),)` → `["8:1000"]`, the inverse of `parse_curriculum`."""
+    return [f"{n}:{end}" for n, end in stages]
+
+
 @dataclasses.dataclass(frozen=True)
 class CosalConfig:
     """What CoSaL data to generate.
@@ -40,8 +56,7 @@ class CosalConfig:
     train_size: int = dataclasses.field(default=50_000, metadata={"flag": "cosal_train_size"})
     test_size: int = dataclasses.field(default=10_000, metadata={"flag": "cosal_test_size"})
     curriculum: tuple[tuple[int, int], ...] = dataclasses.field(
-        default=(), metadata={"flag": "cosal_curriculum", "parse": lambda items: parse_curriculum(items),
-                              "format": lambda stages: [f"{n}:{end}" for n, end in stages]})
+        default=(), metadata={"flag": "cosal_curriculum", "parse": parse_curriculum, "format": format_curriculum})
 
     def __post_init__(self):
         if not 1 <= self.num_direct <= NUM_CELLS:
@@ -62,14 +77,3 @@ class CosalConfig:
     def cell_size(self) -> int:
         """Side of one grid cell in pixels."""
         return self.image_size // GRID
-
-
-def parse_curriculum(items) -> tuple[tuple[int, int], ...]:
-    """`["8:1000", "6:2000"]` → `((8, 1000), (6, 2000))`; a malformed item is a one-line ConfigError."""
-    stages = []
-    for item in items:
-        parts = item.split(":")
-        if len(parts) != 2 or not all(part.strip().isdigit() for part in parts):
-            raise ConfigError(f"CosalConfig.curriculum items are num_direct:end_step, got {item!r}")
-        stages.append((int(parts[0]), int(parts[1])))
-    return tuple(stages)

@@ -72,7 +72,3 @@ def make_trainer(model: SegmenterConfig, training: TrainingConfig, data: referit
         eval_dataset=lambda: referit.eval_dataset(data, size),
         preview_examples=referit.preview_examples(data, size, previews) if previews else None,
         log=log, progress_stream=progress_stream)
-
-
-
-

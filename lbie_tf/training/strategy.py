@@ -6,9 +6,8 @@ from collections.abc import Sequence
 
 import tensorflow as tf
 
+from lbie_tf.configs.choices import STRATEGIES
 from lbie_tf.errors import ConfigError
-
-STRATEGY_NAMES = ("auto", "default", "one_device", "mirrored")
 
 
 def select_strategy(name: str = "auto", devices: Sequence[str] | None = None) -> tf.distribute.Strategy:
@@ -28,8 +27,8 @@ def select_strategy(name: str = "auto", devices: Sequence[str] | None = None) ->
         ConfigError: an unknown name, `devices` where they are not used, or "mirrored" with neither GPUs
             nor devices.
     """
-    if name not in STRATEGY_NAMES:
-        raise ConfigError(f"--strategy={name!r} is not one of {', '.join(STRATEGY_NAMES)}")
+    if name not in STRATEGIES:
+        raise ConfigError(f"--strategy={name!r} is not one of {', '.join(STRATEGIES)}")
     if devices is not None and name not in ("one_device", "mirrored"):
         raise ConfigError(f"devices {list(devices)} are only used with --strategy=one_device or mirrored, "
                           f"not {name}")
