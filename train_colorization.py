@@ -20,6 +20,7 @@ from lbie_tf.cli import flags as lbie_flags  # noqa: E402
 from lbie_tf.cli.app import run_app  # noqa: E402
 from lbie_tf.data.cosal import CosalConfig  # noqa: E402
 from lbie_tf.errors import ConfigError, LbieError  # noqa: E402
+from lbie_tf.training.preemption import exit_when_stopped  # noqa: E402
 
 lbie_flags.define_cosal_flags()
 lbie_flags.define_colorization_flags()
@@ -58,11 +59,11 @@ def make_trainer(strategy):
 
 def main(argv) -> None:
     del argv
-    from lbie_tf.training.strategy import select_strategy
+    from lbie_tf.training.strategy import start_training
 
     if not FLAGS.model_dir:
         raise LbieError("--model_dir is required: the directory for checkpoints, logs and results")
-    strategy = select_strategy(FLAGS.strategy, FLAGS.devices)
+    strategy = start_training(lbie_flags.training_config_from_flags(), FLAGS.devices)
     print(f"strategy: {type(strategy).__name__} with {strategy.num_replicas_in_sync} replica(s); "
           f"model_dir: {FLAGS.model_dir}")
     trainer = make_trainer(strategy)
@@ -77,7 +78,7 @@ def main(argv) -> None:
 
 def run() -> None:
     """Console-script entry point: one-line errors (exit status 2) for anything the user can fix."""
-    run_app(main)
+    run_app(exit_when_stopped(main))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from lbie_tf.cli import flags as lbie_flags  # noqa: E402
 from lbie_tf.cli.app import run_app  # noqa: E402
 from lbie_tf.data.cosal import CosalConfig  # noqa: E402
 from lbie_tf.errors import LbieError  # noqa: E402
+from lbie_tf.training.preemption import exit_when_stopped  # noqa: E402
 
 lbie_flags.define_cosal_flags()
 lbie_flags.define_referit_flags()
@@ -38,20 +39,17 @@ def cosal_config_from_flags() -> CosalConfig:
 
 def main(argv) -> None:
     del argv
-    from lbie_tf.tasks.cosal_segmentation import make_trainer, write_figure
-    from lbie_tf.training.strategy import select_strategy
+    from lbie_tf.training.strategy import start_training
 
     if not FLAGS.model_dir:
         raise LbieError("--model_dir is required: the directory for checkpoints, logs and results")
     model = lbie_flags.segmenter_config_from_flags()
     training = lbie_flags.training_config_from_flags()
-    if training.mixed_precision:
-        import keras
-
-        keras.mixed_precision.set_global_policy("mixed_float16")
-    strategy = select_strategy(training.strategy, FLAGS.devices)
+    strategy = start_training(training, FLAGS.devices)
     print(f"strategy: {type(strategy).__name__} with {strategy.num_replicas_in_sync} replica(s); "
           f"model_dir: {FLAGS.model_dir}")
+    from lbie_tf.tasks.cosal_segmentation import make_trainer, write_figure
+
     if FLAGS.dataset == "flowers":
         raise LbieError("--dataset=flowers is a colorization data set: use train_colorization.py")
     if FLAGS.dataset == "referit":
@@ -88,7 +86,7 @@ def run_referit(model, training, strategy) -> None:
 
 def run() -> None:
     """Console-script entry point: one-line errors (exit status 2) for anything the user can fix."""
-    run_app(main)
+    run_app(exit_when_stopped(main))
 
 
 if __name__ == "__main__":

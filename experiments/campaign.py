@@ -23,7 +23,7 @@ from collections.abc import Callable
 from lbie_tf.cli.flags import config_from_flagfile
 from lbie_tf.configs import SegmenterConfig, TrainingConfig
 from lbie_tf.errors import ConfigError
-from lbie_tf.training.trainer import CURVE_FILE, EVAL_RESULTS_FILE
+from lbie_tf.training.trainer import CURVE_FILE, EVAL_RESULTS_FILE, read_report
 
 MACHINE_FILE = "machine.txt"  # in a cell's model dir: the machine that trained it
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # experiments/ is in the repository
@@ -109,11 +109,9 @@ def command(cell: Cell, budget: Budget, model_dir: str) -> list[str]:
 
 def _finished(model_dir: str, cell: Cell, budget: Budget) -> dict | None:
     """The evaluation report of a run that already reached its budget, else None."""
-    path = os.path.join(model_dir, EVAL_RESULTS_FILE)
-    if not os.path.exists(path):
+    if not os.path.exists(os.path.join(model_dir, EVAL_RESULTS_FILE)):
         return None
-    with open(path, encoding="utf-8") as f:
-        report = json.load(f)
+    report = read_report(model_dir)
     done = report.get("step", 0) >= train_steps(cell, budget) or (
         0 < budget.seconds <= report.get("train_seconds", 0))
     return report if done and report.get("num_images") == budget.test_size else None

@@ -23,3 +23,16 @@ class IncompatibleCheckpointError(LbieError):
 
 class NonFiniteLossError(LbieError):
     """Training produced a NaN or infinite loss."""
+
+
+class DamagedCheckpointError(LbieError):
+    """A model directory's checkpoint material (a checkpoint, its state file, `model_config.json`) is damaged or
+    incomplete, so the run cannot resume from it."""
+
+
+class ModelDirError(LbieError, OSError):
+    """A model directory cannot be written: full disk, read-only file system or no permission."""
+
+
+class RunLockedError(LbieError):
+    """Another training run is using the model directory."""

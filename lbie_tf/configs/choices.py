@@ -16,7 +16,7 @@ BATCH_NORM_INFERENCE = ("moving", "batch", "initial")  # statistics of segmentat
 TERMINATION_TRAINING = ("gumbel", "marginal", "reinforce")
 JIT_COMPILE = ("auto", "on", "off")
 LEARNING_RATE_SCHEDULES = ("constant", "cosine")
-STRATEGIES = ("auto", "default", "one_device", "mirrored")
+STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker")
 
 # Colorization (ColorizerConfig, DiscriminatorConfig, GanConfig).
 COLORIZER_ATTENTION_SCORES = ("bilinear", "additive")

@@ -10,6 +10,20 @@ from lbie_tf.configs.validation import check_choice, check_minimum, check_not_ne
 from lbie_tf.errors import ConfigError
 
 
+def parse_profile_steps(items) -> tuple[int, ...]:
+    """`["20", "25"]` (the flag `--profile_steps=20,25`) → `(20, 25)`; anything else is a one-line ConfigError."""
+    if not items:
+        return ()
+    if len(items) != 2 or not all(str(item).strip().isdigit() for item in items):
+        raise ConfigError(f"TrainingConfig.profile_steps is two step numbers A,B, got {','.join(map(str, items))!r}")
+    return tuple(int(item) for item in items)
+
+
+def format_profile_steps(steps) -> list[str]:
+    """`(20, 25)` → `["20", "25"]`, the inverse of `parse_profile_steps`."""
+    return [str(step) for step in steps]
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainingConfig:
     """How a model is trained and evaluated (shared by every task).
@@ -42,7 +56,17 @@ class TrainingConfig:
             is not counted.
         seed: seeds model initialisation and the Gumbel / REINFORCE noise.
         jit_compile: "auto" (XLA on one device, off under MirroredStrategy), "on", "off".
-        strategy: "auto", "default", "one_device", "mirrored".
+        strategy: "auto" (several machines when `TF_CONFIG` names more than one worker, else every local GPU),
+            "default", "one_device", "mirrored" (this machine's GPUs or `--devices`), "multi_worker"
+            (`MultiWorkerMirroredStrategy` over the cluster that `TF_CONFIG` names).
+        cluster_timeout: seconds a multi-worker task waits for the others to join (and for each collective
+            operation) before it stops with an error.
+        deterministic: `tf.config.experimental.enable_op_determinism()`: the same seed gives bit-identical
+            weights on GPUs too (slower); CPU runs are deterministic without it.
+        profile_steps: "A,B" writes a TensorBoard profiler trace of steps A..B (inclusive) into
+            `model_dir/train/`; empty = none.
+        fallback: when the newest checkpoint of `model_dir` is damaged, resume from the newest good one (with a
+            one-line message); False = stop with the error instead.
     """
 
     termination_training: str = "gumbel"
@@ -68,6 +92,11 @@ class TrainingConfig:
     seed: int = 0
     jit_compile: str = "auto"
     strategy: str = "auto"
+    cluster_timeout: float = 300.0
+    deterministic: bool = False
+    profile_steps: tuple[int, ...] = dataclasses.field(
+        default=(), metadata={"parse": parse_profile_steps, "format": format_profile_steps})
+    fallback: bool = True
 
     def __post_init__(self):
         for name, allowed in (("termination_training", choices.TERMINATION_TRAINING),
@@ -78,6 +107,11 @@ class TrainingConfig:
         check_minimum(self, ("batch_size", "train_steps", "checkpoint_every", "summary_every", "image_summary_every",
                              "curve_eval_size"))
         check_not_negative(self, ("eval_every", "train_seconds", "stop_prior_weight", "weight_decay"))
+        if not self.cluster_timeout > 0:
+            raise ConfigError(f"TrainingConfig.cluster_timeout must be positive, got {self.cluster_timeout}")
+        if self.profile_steps and not (len(self.profile_steps) == 2
+                                       and 1 <= self.profile_steps[0] <= self.profile_steps[1]):
+            raise ConfigError(f"TrainingConfig.profile_steps needs 1 <= A <= B, got {list(self.profile_steps)}")
         if not self.learning_rate > 0:
             raise ConfigError(f"TrainingConfig.learning_rate must be positive, got {self.learning_rate}")
 

@@ -202,7 +202,7 @@ def _batched(positions: tf.data.Dataset, record_fn, config: FlowersConfig, batch
              drop_remainder: bool) -> tf.data.Dataset:
     """positions -> records (Python lookup) -> decoded, resized Lab examples -> batches."""
     if batch_size < 1:
-        raise ConfigError(f"--batch_size must be at least 1, got {batch_size}")
+        raise ConfigError(f"TrainingConfig.batch_size must be at least 1, got {batch_size}")
     max_words = config.max_words
 
     def lookup(position):

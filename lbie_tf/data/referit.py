@@ -40,13 +40,14 @@ def prepare(config: ReferitConfig) -> str:
     """Make sure `config.data_dir` holds the prepared dataset (building it from `manual_dir` if needed);
     returns its version directory."""
     if not config.data_dir:
-        raise ConfigError("--data_dir is required: the TFDS data directory with (or for) the prepared ReferIt")
+        raise ConfigError("ReferitConfig.data_dir is required: the TFDS data directory with (or for) the prepared "
+                          "ReferIt")
     found = prepared_dir(config.data_dir)
     if found:
         return found
     if not config.manual_dir:
         raise DataError(f"{config.data_dir} holds no prepared ReferIt ({DATASET_NAME}/<version>/); pass "
-                        f"--manual_dir=<text_objseg>/exp-referit to prepare it there, or run `python -m "
+                        f"ReferitConfig.manual_dir=<text_objseg>/exp-referit to prepare it there, or run `python -m "
                         f"lbie_tf.cli.prepare_referit --manual_dir=... --data_dir={config.data_dir}`")
     referit_source.check_layout(config.manual_dir)
     builder_class(data_dir=config.data_dir).download_and_prepare(

@@ -87,7 +87,7 @@ class LanguageColorizer(keras.Model):
         self.fusion = None
         if cfg.use_text:
             if cfg.vocab_size == 0:
-                raise ConfigError("--generator_vocab_size=0 means 'from the data': the data set's vocabulary size "
+                raise ConfigError("ColorizerConfig.vocab_size=0 means 'from the data': the data set's vocabulary size "
                                   "must be filled in before the model is built")
             self.text_encoder = colorization_text_encoder(cfg, lstm_trainable=cfg.text_trainable)
             self.fusion = colorization_fusion(cfg, name="fusion")

@@ -234,7 +234,7 @@ class LanguageSegmenter(keras.Model):
         if self.config.gate_source == "decoder":
             if mode != "marginal":
                 raise ValueError("gate_source='decoder' (the released code) supports only "
-                                 "--termination_training=marginal")
+                                 "TrainingConfig.termination_training=marginal")
             decoded = self.decode_steps(fused["step_outputs"], image, training=training)
             log_beta = stop_distribution.stop_log_probs(decoded[..., 0], final_step=self.config.final_step)
             return {"log_stop_probs": log_beta, "step_logits": decoded[..., 1:]}

@@ -32,6 +32,7 @@ from lbie_tf.evaluation import colorization_metrics as metrics
 from lbie_tf.losses import gan as gan_losses
 from lbie_tf.models.colorizer import build_colorizer
 from lbie_tf.models.discriminator import build_discriminator
+from lbie_tf.training.schedules import learning_rate_schedule
 
 PSNR_CAP_DB = 100.0  # PSNR of an image reproduced exactly, in the mean
 
@@ -61,8 +62,32 @@ def lab_to_rgb_uint8(gray, ab) -> np.ndarray:
 def check_gan_configs(generator: ColorizerConfig, discriminator: DiscriminatorConfig) -> None:
     """Refuse a generator / discriminator pair that cannot work together (one line)."""
     if not generator.use_text and discriminator.text != "none":
-        raise ConfigError("the text-free baseline (--nogenerator_use_text) has no caption for the discriminator: "
-                          "set --discriminator_text=none")
+        raise ConfigError("the text-free baseline (ColorizerConfig.use_text=False) has no caption for the "
+                          "discriminator: set DiscriminatorConfig.text=none")
+
+
+# TrainingConfig fields of the segmentation task (termination gates, pixel classes, the segmentation losses),
+# and the two speed settings the GAN step cannot use; a colorization run refuses them when they are not at
+# their defaults, so that no flag is accepted and ignored.
+_SEGMENTATION_ONLY = ("termination_training", "gumbel_temperature_initial", "gumbel_temperature_min",
+                      "gumbel_temperature_decay", "gumbel_hard", "foreground_weight", "stop_prior_weight",
+                      "weight_decay")
+
+
+def check_training_config(training: TrainingConfig) -> None:
+    """Refuse training settings a colorization run would ignore (one line naming them)."""
+    defaults = TrainingConfig()
+    ignored = [f"TrainingConfig.{name}" for name in _SEGMENTATION_ONLY
+               if getattr(training, name) != getattr(defaults, name)]
+    if ignored:
+        raise ConfigError(f"{', '.join(ignored)} belong(s) to segmentation training; colorization does not use "
+                          f"it: leave it at its default")
+    if training.mixed_precision:
+        raise ConfigError("TrainingConfig.mixed_precision is not supported by the colorization GAN step yet (its two "
+                          "optimizers would need separate loss scaling): train in float32")
+    if training.jit_compile == "on":
+        raise ConfigError("TrainingConfig.jit_compile=on is not supported by the colorization GAN step (it applies "
+                          "two optimizers in one step; XLA is slower here on CPU): use auto or off")
 
 
 class ColorizationTask:
@@ -80,6 +105,7 @@ class ColorizationTask:
                  gan: GanConfig, training: TrainingConfig, word_vectors: np.ndarray | None = None,
                  metrics_factory=None):
         check_gan_configs(generator_config, discriminator_config)
+        check_training_config(training)
         self.generator_config = generator_config
         self.discriminator_config = discriminator_config
         self.gan = gan
@@ -104,7 +130,7 @@ class ColorizationTask:
         self.discriminator_optimizer = self._adam("discriminator_adam", self.discriminator)
 
     def _adam(self, name: str, model: keras.Model) -> keras.optimizers.Optimizer:
-        optimizer = keras.optimizers.Adam(self.training.learning_rate, beta_1=self.training.adam_beta_1,
+        optimizer = keras.optimizers.Adam(learning_rate_schedule(self.training), beta_1=self.training.adam_beta_1,
                                           name=name)
         optimizer.build(model.trainable_variables)
         return optimizer

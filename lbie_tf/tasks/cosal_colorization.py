@@ -113,7 +113,7 @@ def preview_examples(data: cosal.CosalConfig, count: int = 4) -> dict:
 def check_compatible(generator: ColorizerConfig) -> None:
     """Refuse a generator that cannot read CoSaL captions (one line)."""
     if generator.use_text and generator.vocab_size != VOCAB_SIZE:
-        raise ConfigError(f"--generator_vocab_size={generator.vocab_size} but CoSaL colorization uses "
+        raise ConfigError(f"ColorizerConfig.vocab_size={generator.vocab_size} but CoSaL colorization uses "
                           f"{VOCAB_SIZE} word ids (20 words + padding + unknown)")
 
 

@@ -53,16 +53,22 @@ def preview_examples(data: cosal.CosalConfig, count: int = 4) -> dict:
     return {key: value.numpy() for key, value in batch.items()}
 
 
+def describe_caption(tokens) -> str:
+    """A CoSaL caption's tokens `[9, 3]` as text: "1. circle is red  2. ..."."""
+    return "  ".join(f"{i + 1}. {sentence}" for i, sentence in enumerate(cosal_vocabulary.decode_caption(tokens)))
+
+
 def check_compatible(model: SegmenterConfig, data: cosal.CosalConfig) -> None:
     """Refuse model and data settings that cannot work together, with a one-line message."""
     if model.image_size != data.image_size:
-        raise ConfigError(f"--image_size={model.image_size} but CoSaL images are {data.image_size} pixels")
+        raise ConfigError(f"SegmenterConfig.image_size={model.image_size} but CoSaL images are {data.image_size} "
+                          f"pixels")
     if model.vocab_size != len(cosal_vocabulary.VOCABULARY):
-        raise ConfigError(f"--vocab_size={model.vocab_size} but the CoSaL vocabulary has "
+        raise ConfigError(f"SegmenterConfig.vocab_size={model.vocab_size} but the CoSaL vocabulary has "
                           f"{len(cosal_vocabulary.VOCABULARY)} words")
     if model.num_classes != cosal_vocabulary.NUM_CLASSES:
-        raise ConfigError(f"--num_classes={model.num_classes} but CoSaL has {cosal_vocabulary.NUM_CLASSES} "
-                          f"colour classes")
+        raise ConfigError(f"SegmenterConfig.num_classes={model.num_classes} but CoSaL has "
+                          f"{cosal_vocabulary.NUM_CLASSES} colour classes")
 
 
 def training_stream_settings(data: cosal.CosalConfig) -> dict:
@@ -79,7 +85,7 @@ def make_trainer(model: SegmenterConfig, training: TrainingConfig, data: cosal.C
     """A `Trainer` for a CoSaL segmentation run."""
     check_compatible(model, data)
     task = SegmentationTask(model, training, CLASS_NAMES, cosal_vocabulary.RGB_PALETTE,
-                            training_data=training_stream_settings(data))
+                            training_data=training_stream_settings(data), describe_caption=describe_caption)
     return Trainer(
         task, training, strategy, model_dir,
         train_dataset=lambda start: train_batches(data, training.batch_size, start),

@@ -68,7 +68,7 @@ def make_trainer(generator: ColorizerConfig, discriminator: DiscriminatorConfig,
     if generator.vocab_size == 0:
         generator = dataclasses.replace(generator, vocab_size=len(vocabulary))
     if generator.use_text and generator.vocab_size < len(vocabulary):
-        raise ConfigError(f"--generator_vocab_size={generator.vocab_size} but the Flowers training captions "
+        raise ConfigError(f"ColorizerConfig.vocab_size={generator.vocab_size} but the Flowers training captions "
                           f"have {len(vocabulary)} word ids: raise it to at least {len(vocabulary)}")
     matrix = None
     if word_vectors and generator.use_text:

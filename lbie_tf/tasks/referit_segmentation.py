@@ -49,13 +49,14 @@ class ReferitSegmentationTask(SegmentationTask):
 def check_compatible(model: SegmenterConfig, data: referit.ReferitConfig) -> None:
     """Refuse model settings that cannot work on ReferIt, with a one-line message."""
     if model.text_encoder != "words":
-        raise ConfigError("ReferIt expressions are word sequences: set --text_encoder=words")
+        raise ConfigError("ReferIt expressions are word sequences: set SegmenterConfig.text_encoder=words")
     if model.num_classes != 1:
-        raise ConfigError(f"ReferIt is binary segmentation: set --num_classes=1 (got {model.num_classes})")
+        raise ConfigError(f"ReferIt is binary segmentation: set SegmenterConfig.num_classes=1 "
+                          f"(got {model.num_classes})")
     info = tfds.builder_from_directory(referit.prepare(data)).info
     vocabulary = (info.metadata or {}).get("vocabulary_size")
     if vocabulary is not None and model.vocab_size != vocabulary:
-        raise ConfigError(f"--vocab_size={model.vocab_size} but the prepared ReferIt vocabulary has "
+        raise ConfigError(f"SegmenterConfig.vocab_size={model.vocab_size} but the prepared ReferIt vocabulary has "
                           f"{vocabulary} words")
 
 

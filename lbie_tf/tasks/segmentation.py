@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from lbie_tf.configs import SegmenterConfig, TrainingConfig, field_defaults
+from lbie_tf.errors import ConfigError
 from lbie_tf.evaluation.segmentation_evaluation import (
     evaluate_segmenter,
     segmenter_eval_batch,
@@ -32,6 +33,22 @@ from lbie_tf.visualization.figures import colorize_labels, stop_step_image
 NOISE_STREAM = 7
 
 
+_GUMBEL_FIELDS = ("gumbel_temperature_initial", "gumbel_temperature_min", "gumbel_temperature_decay", "gumbel_hard")
+
+
+def check_training_config(training: TrainingConfig) -> None:
+    """Refuse Gumbel-softmax settings when the termination gates are trained another way (they would be
+    ignored)."""
+    if training.termination_training == "gumbel":
+        return
+    defaults = TrainingConfig()
+    changed = [f"TrainingConfig.{name}" for name in _GUMBEL_FIELDS
+               if getattr(training, name) != getattr(defaults, name)]
+    if changed:
+        raise ConfigError(f"{', '.join(changed)} only apply with TrainingConfig.termination_training=gumbel, not "
+                          f"{training.termination_training}")
+
+
 class SegmentationTask:
     """Trains and evaluates a `LanguageSegmenter` (multi-class, or binary with `num_classes=1`: labels 0/1,
     two classes in confusion matrices and images).
@@ -46,11 +63,15 @@ class SegmentationTask:
         training_data: optional JSON-serialisable settings of the training stream (e.g. CoSaL's num_direct),
             stored with the run and checked on resume like the model's config (a run stored without them
             resumes unchecked).
+        describe_caption: optional `tokens [sentences, words] -> str`: the caption of each preview image is
+            then written as a TensorBoard text summary beside the images.
     """
 
     def __init__(self, model_config: SegmenterConfig, training: TrainingConfig, class_names, palette,
-                 sentences: int = 9, words: int = 3, training_data: dict | None = None):
+                 sentences: int = 9, words: int = 3, training_data: dict | None = None, describe_caption=None):
+        check_training_config(training)
         self.model_config = model_config
+        self.describe_caption = describe_caption
         self.training_data = training_data
         self.training = training
         self.class_names = list(class_names)
@@ -184,6 +205,12 @@ class SegmentationTask:
         return scalars
 
     # ----------------------------------------------------------------------------------------------
+    def summary_text(self, examples: dict) -> dict:
+        """The captions of the preview images (when the task can describe them), for a text summary."""
+        if self.describe_caption is None:
+            return {}
+        return {"caption": [self.describe_caption(tokens) for tokens in np.asarray(examples["tokens"])]}
+
     def summary_images(self, examples: dict) -> dict:
         inputs = {"image": examples["image"], "tokens": examples["tokens"]}
         outputs = self.model(inputs, training=False)

@@ -1,8 +1,13 @@
 """TensorBoard event writing for the training loop, over `tf.summary`.
 
-Tag convention (docs/tensorflow_notes.md, "Summaries"): `loss/...`, `gate/...`, `metrics/...`, `samples/...`, `lr`.
-Call from outside `strategy.run` with reduced scalars and one replica's images
-(`strategy.experimental_local_results(x)[0]`).
+The trainer writes two runs per model directory:
+- `train/`: the task's scalars averaged over each `summary_every` interval (segmentation: `loss`,
+  `cross_entropy`, `mean_stop_step`, `iou`, `temperature` with Gumbel training; colorization: the generator and
+  discriminator losses), `learning_rate`, `images_per_second` (training time only), the preview images
+  (`input`, `target`, `prediction`, `stop_step`; colorization: `gray_input`, `output`, `target`), their
+  `caption` text, and the profiler trace of `--profile_steps`;
+- `eval/`: `curve/<metric>` at every learning-curve point and `test/<metric>` of the final evaluation.
+Call from outside `strategy.run` with reduced scalars.
 """
 
 from __future__ import annotations

@@ -1,19 +1,29 @@
 """The one training loop every task shares: strategy, compiled steps, checkpoints, summaries, progress, resume.
 
-A task (segmentation now, colorization later) supplies the model, the losses and the data-specific pieces
-through the small `Task` interface below; `Trainer.run()` does the rest:
+A task (segmentation, colorization) supplies the model, the losses and the data-specific pieces through the
+small `Task` interface below; `Trainer.run()` does the rest:
 
-1. builds the task's variables and optimizers inside `strategy.scope()` (optimizers built eagerly:
+1. takes the run lock of `model_dir` (a second training on the same folder stops with one line), builds the
+   task's variables and optimizers inside `strategy.scope()` (optimizers built eagerly:
    docs/tensorflow_notes.md, "Distribution", pitfall 1);
-2. restores the latest complete checkpoint of `model_dir` (refusing one of a different model) and restarts the
-   position-addressable data stream at the restored step, so a resumed run sees exactly the batches and noise
-   an uninterrupted one would;
+2. restores the newest good checkpoint of `model_dir` (refusing one of a different model or of other training
+   settings, `RESUMABLE_FIELDS` excepted) and restarts the position-addressable data stream at the restored
+   step, so a resumed run sees exactly the batches and noise an uninterrupted one would;
 3. runs the task's replica step under `strategy.run` in one `tf.function` (the task compiles the parts of
-   it that gain from XLA, on a single device only), sums the
-   replica results (each already averaged over the global batch), stops with a one-line error on a non-finite
-   loss, writes TensorBoard scalars and images, shows a progress bar, and checkpoints atomically every
-   `checkpoint_every` steps and at exit (also on Ctrl-C);
-4. evaluates on the held-out stream and writes the report as JSON beside the checkpoints.
+   it that gain from XLA, on a single device only), sums the replica results (each already averaged over the
+   global batch), stops with a one-line error on a non-finite loss, writes TensorBoard scalars (the task's,
+   `learning_rate`, `images_per_second`), images and captions into `model_dir/train/`, shows a progress bar,
+   and checkpoints atomically every `checkpoint_every` steps and at the end; SIGTERM / SIGINT finish the step,
+   checkpoint and raise `TrainingStopped` (exit status 143 / 130 in the scripts);
+4. evaluates on the held-out stream, writes the report as `eval_results.json` (a pure function of the
+   checkpoint: two identical runs write identical files) and the wall-clock figures as `timing.json`, and the
+   evaluation scalars into `model_dir/eval/`.
+
+Several machines (`MultiWorkerMirroredStrategy`): each worker builds its own share of every global batch
+(`distribute_datasets_from_function`: rows `[i·b/n, (i+1)·b/n)` of global batch t for input pipeline i of n), so
+the global stream of batches is the one a single process sees; a stop request (signal or time budget) on any
+worker stops all of them at the same step; only the chief writes into `model_dir`, the other workers write
+their (identical, collective) checkpoints and summaries into a temporary folder removed at the end.
 
 Learning curves: with `eval_every > 0` the loop also evaluates every `eval_every` steps on a small held-out
 stream and appends a row to `curve.jsonl`; the training wall time (evaluation excluded) is checkpointed with
@@ -22,10 +32,14 @@ the step, so curves and the `train_seconds` budget continue exactly across resum
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
+import shutil
+import signal
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from typing import Protocol
@@ -38,14 +52,44 @@ from lbie_tf.errors import NonFiniteLossError
 from lbie_tf.training.checkpoints import (
     AtomicCheckpointManager,
     check_run_config,
+    has_checkpoint_files,
+    require_run_config,
     write_run_config,
 )
+from lbie_tf.training.preemption import StopSignals, TrainingStopped
 from lbie_tf.training.progress import ProgressBar
-from lbie_tf.training.strategy import jit_compile_supported
+from lbie_tf.training.run_lock import RunLock
+from lbie_tf.training.schedules import learning_rate_schedule
+from lbie_tf.training.strategy import is_chief, is_multi_worker, jit_compile_supported
 from lbie_tf.training.summaries import SummaryWriter
 
 EVAL_RESULTS_FILE = "eval_results.json"
+TIMING_FILE = "timing.json"
 CURVE_FILE = "curve.jsonl"
+RUN_SETTINGS_KEY = "training"  # the training settings' section of model_config.json
+# TrainingConfig fields a resumed run may change: they decide how long, how often and on what hardware, not what
+# each step computes. Every other field is stored with the run and checked on resume.
+RESUMABLE_FIELDS = ("train_steps", "checkpoint_every", "summary_every", "image_summary_every", "eval_every",
+                    "curve_eval_size", "train_seconds", "jit_compile", "strategy", "cluster_timeout",
+                    "deterministic", "profile_steps", "fallback")
+CHECKPOINTS_KEPT = 2  # the newest and the one before it: a damaged newest one falls back to it
+
+
+def read_report(model_dir: str) -> dict:
+    """A finished run's evaluation report (`eval_results.json`) with its timing (`timing.json`, when present:
+    `train_seconds`, `images_per_second`) merged in."""
+    with open(os.path.join(model_dir, EVAL_RESULTS_FILE), encoding="utf-8") as f:
+        report = json.load(f)
+    timing = os.path.join(model_dir, TIMING_FILE)
+    if os.path.isfile(timing):
+        with open(timing, encoding="utf-8") as f:
+            report.update(json.load(f))
+    return report
+
+
+def run_settings(config: TrainingConfig) -> dict:
+    """The training settings that decide what a run computes (all but `RESUMABLE_FIELDS`)."""
+    return {k: v for k, v in dataclasses.asdict(config).items() if k not in RESUMABLE_FIELDS}
 
 
 class Task(Protocol):
@@ -115,7 +159,10 @@ class Trainer:
         self.curve_dataset = curve_dataset
         self.preview_examples = preview_examples
         self.log = log
-        self.progress_stream = progress_stream
+        self.is_chief = is_chief(strategy)
+        # Where this process writes: the run folder on the chief, a temporary folder on the other workers.
+        self.write_dir = model_dir if self.is_chief else tempfile.mkdtemp(prefix="lbie-worker-")
+        self.progress_stream = progress_stream if self.is_chief else None
         self.jit_compile = {"on": True, "off": False}.get(config.jit_compile, jit_compile_supported(strategy))
         with strategy.scope():
             task.build(self.jit_compile)
@@ -123,35 +170,62 @@ class Trainer:
             self.train_seconds = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="train_seconds")
         checkpoint = tf.train.Checkpoint(step=self.step, train_seconds=self.train_seconds,
                                          **task.checkpoint_objects())
-        self.checkpoints = AtomicCheckpointManager(checkpoint, model_dir, max_to_keep=3)
+        self.checkpoints = AtomicCheckpointManager(checkpoint, model_dir, max_to_keep=CHECKPOINTS_KEPT)
+        self.saver = (self.checkpoints if self.is_chief
+                      else AtomicCheckpointManager(checkpoint, self.write_dir, max_to_keep=1))
+        self._learning_rate = learning_rate_schedule(config)
 
     # ----------------------------------------------------------------------------------------------
+    def run_config(self) -> tuple[dict, dict]:
+        """What model_config.json holds for this run, and the same shape at every default."""
+        return ({**self.task.run_config(), RUN_SETTINGS_KEY: run_settings(self.config)},
+                {**self.task.run_config_defaults(), RUN_SETTINGS_KEY: run_settings(TrainingConfig())})
+
     def restore(self) -> int:
-        """Restore the latest checkpoint of `model_dir` (if any) and return the step to start from."""
-        os.makedirs(self.model_dir, exist_ok=True)
-        if self.checkpoints.latest_step() is None:
-            write_run_config(self.model_dir, self.task.run_config())
-            _truncate_curve(self.model_dir, 0)
+        """Restore the newest good checkpoint of `model_dir` (if any) and return the step to start from.
+
+        Raises:
+            IncompatibleCheckpointError: the checkpoint is of another model or other training settings.
+            DamagedCheckpointError: `model_dir` holds checkpoint files of which none can be read, its
+                `model_config.json` is missing or unreadable, or (with `fallback=False`) the newest is damaged.
+        """
+        config, defaults = self.run_config()
+        if not has_checkpoint_files(self.model_dir):
+            if self.is_chief:
+                write_run_config(self.model_dir, config)
+                _truncate_curve(self.model_dir, 0)
             return 0
-        check_run_config(self.model_dir, self.task.run_config(), self.task.run_config_defaults())
-        step = self.checkpoints.restore_latest()
-        _truncate_curve(self.model_dir, step)
+        if RUN_SETTINGS_KEY not in require_run_config(self.model_dir):  # a run written before they were stored
+            config, defaults = ({k: v for k, v in d.items() if k != RUN_SETTINGS_KEY} for d in (config, defaults))
+        check_run_config(self.model_dir, config, defaults)
+        step = self.checkpoints.restore_latest(fallback=self.config.fallback, log=self.log)
+        if self.is_chief:
+            _truncate_curve(self.model_dir, step)
         self.log(f"resumed from {self.model_dir} at step {step}")
         return int(step)
 
     def compiled_step(self):
-        """The `tf.function` that runs one distributed step on a global batch and returns summed results."""
+        """The `tf.function` that runs one distributed step on a global batch and returns summed results.
+
+        Its optional second argument is this process's stop request (int32 `[2]`: a signal arrived, the time
+        budget is spent; default none); the result's "stop" is its sum over all replicas of every worker
+        (> 0: stop), so that all workers stop at the same step.
+        """
         global_batch = self.config.batch_size
 
-        def replica_step(batch):
-            return self.task.train_step(batch, self.step, global_batch)
+        def replica_step(batch, stop):
+            results = self.task.train_step(batch, self.step, global_batch)
+            return results, tf.cast(stop, tf.float32) + 0.0  # a value of this replica's own (not the input)
 
         # autograph=False: the steps are plain ops and Python loops over static ranges, so AutoGraph would
         # only re-parse the model's source on every trace (seconds per trainer on CPU).
         @tf.function(autograph=False)
-        def step_fn(batch):
-            results = self.strategy.run(replica_step, args=(batch,))
+        def step_fn(batch, stop=None):
+            if stop is None:
+                stop = tf.zeros([2], tf.int32)
+            results, stops = self.strategy.run(replica_step, args=(batch, stop))
             reduced = {name: self.strategy.reduce("SUM", value, axis=None) for name, value in results.items()}
+            reduced["stop"] = self.strategy.reduce("SUM", stops, axis=None)  # > 0: stop
             self.step.assign_add(1)
             return reduced
 
@@ -163,95 +237,178 @@ class Trainer:
 
     def run(self) -> dict | None:
         """Train to `config.train_steps` (or the `train_seconds` budget), then evaluate; returns the
-        evaluation report (or None)."""
+        evaluation report (or None).
+
+        Raises:
+            TrainingStopped: SIGTERM or SIGINT arrived; the checkpoint of the last finished step is written.
+        """
+        lock = RunLock(self.model_dir, log=self.log) if self.is_chief else None
+        if lock is not None:
+            lock.acquire()
+        try:
+            return self._run()
+        finally:
+            if lock is not None:
+                lock.release()
+            if not self.is_chief:
+                shutil.rmtree(self.write_dir, ignore_errors=True)
+
+    def _run(self) -> dict | None:
         start = self.restore()
         total = self.config.train_steps
-        writer = SummaryWriter(os.path.join(self.model_dir, "train"))
-        if start < total and not self.budget_spent():
-            self._train(start, total, writer)
-        report = None
-        if self.eval_dataset is not None:
+        train_writer = SummaryWriter(os.path.join(self.write_dir, "train"))
+        eval_writer = SummaryWriter(os.path.join(self.write_dir, "eval"))
+        try:
+            if start < total and not self.budget_spent():
+                self._train(start, total, train_writer, eval_writer)
+            if self.eval_dataset is None:
+                return None
             report = self.task.evaluate(self.eval_dataset())
-            report.update(self._position())
-            with open(os.path.join(self.model_dir, EVAL_RESULTS_FILE), "w", encoding="utf-8") as f:
-                json.dump(report, f, indent=2, sort_keys=True)
-            writer.scalars(int(self.step.numpy()), {f"eval/{k}": v for k, v in report.items()
-                                                     if isinstance(v, (int, float)) and v is not None})
-        writer.flush()
-        return report
+            position = self._position()
+            report.update({k: position[k] for k in ("step", "images_seen")})
+            self._write_json(EVAL_RESULTS_FILE, report)
+            self._write_json(TIMING_FILE, {k: position[k] for k in ("train_seconds", "images_per_second")})
+            eval_writer.scalars(position["step"], {f"test/{k}": v for k, v in report.items()
+                                                   if isinstance(v, (int, float)) and v is not None})
+            return report
+        finally:
+            train_writer.flush()
+            eval_writer.flush()
+
+    def _write_json(self, name: str, content: dict) -> None:
+        with open(os.path.join(self.write_dir, name), "w", encoding="utf-8") as f:
+            json.dump(content, f, indent=2, sort_keys=True)
+            f.write("\n")
 
     def _position(self) -> dict:
-        """Where training stands: step, images seen, training seconds so far."""
+        """Where training stands: step, images seen, training seconds so far and their rate."""
         step = int(self.step.numpy())
-        return {"step": step, "images_seen": step * self.config.batch_size,
-                "train_seconds": round(float(self.train_seconds.numpy()), 3)}
+        seconds = float(self.train_seconds.numpy())
+        return {"step": step, "images_seen": step * self.config.batch_size, "train_seconds": round(seconds, 3),
+                "images_per_second": round(step * self.config.batch_size / seconds, 1) if seconds > 0 else None}
 
     def _curve_point(self, writer: SummaryWriter) -> None:
         """Evaluate on the curve stream and append a row of scalars to `curve.jsonl`."""
         report = self.task.evaluate(self.curve_dataset())
-        row = self._position()
+        row = {k: v for k, v in self._position().items() if k != "images_per_second"}
         row.update({k: v for k, v in report.items() if isinstance(v, (int, float)) and k not in row})
-        with open(os.path.join(self.model_dir, CURVE_FILE), "a", encoding="utf-8") as f:
+        with open(os.path.join(self.write_dir, CURVE_FILE), "a", encoding="utf-8") as f:
             f.write(json.dumps(row, sort_keys=True) + "\n")
         writer.scalars(row["step"], {f"curve/{k}": v for k, v in row.items() if k != "step"})
 
-    def _train(self, start: int, total: int, writer: SummaryWriter) -> None:
-        dataset = self.strategy.experimental_distribute_dataset(self.train_dataset(start))
+    def _distributed_batches(self, start: int):
+        """The training stream from `start` distributed over the replicas (per worker on a cluster)."""
+        if not is_multi_worker(self.strategy):
+            return self.strategy.experimental_distribute_dataset(self.train_dataset(start))
+        global_batch = self.config.batch_size
+
+        def worker_batches(context: tf.distribute.InputContext) -> tf.data.Dataset:
+            per_replica = context.get_per_replica_batch_size(global_batch)
+            per_worker = global_batch // context.num_input_pipelines
+            first = context.input_pipeline_id * per_worker
+
+            def worker_rows(batch):
+                return {key: value[first:first + per_worker] for key, value in batch.items()}
+
+            # A worker with several local replicas hands them consecutive per-replica batches.
+            return self.train_dataset(start).map(worker_rows).rebatch(per_replica)
+
+        return self.strategy.distribute_datasets_from_function(worker_batches)
+
+    def _summaries(self, step: int, total: int, writer: SummaryWriter, interval: dict) -> None:
+        """Scalars (every `summary_every` steps and at the end) and images / captions (every
+        `image_summary_every` steps and at the end)."""
+        if step % self.config.summary_every == 0 or step == total:
+            seconds = interval.pop("__seconds")
+            steps = interval["__count"]
+            scalars = self.task.log_scalars(step, _mean_interval(interval))
+            scalars["learning_rate"] = float(self._learning_rate(step - 1) if callable(self._learning_rate)
+                                             else self._learning_rate)
+            scalars["images_per_second"] = steps * self.config.batch_size / max(seconds, 1e-9)
+            writer.scalars(step, scalars)
+            interval.clear()
+        if self.preview_examples is not None and (step % self.config.image_summary_every == 0 or step == total):
+            writer.images(step, self.task.summary_images(self.preview_examples))
+            summary_text = getattr(self.task, "summary_text", None)  # optional part of a Task
+            for name, strings in (summary_text(self.preview_examples) if summary_text else {}).items():
+                writer.text(step, name, strings)
+
+    def _train(self, start: int, total: int, writer: SummaryWriter, eval_writer: SummaryWriter) -> None:
+        batches = self._distributed_batches(start)
         step_fn = self.compiled_step()
         progress = (ProgressBar(total, self.config.batch_size, stream=self.progress_stream)
                     if self.progress_stream is not None else None)
-        last_saved = start
-        step = start
+        last_saved = step = start
         interval: dict = {}
         curve_every = self.config.eval_every if self.curve_dataset is not None else 0
+        profile_first, profile_last = self.config.profile_steps or (0, 0)
+        multi_worker = is_multi_worker(self.strategy)
         clock = time.perf_counter()
         try:
-            for batch in dataset:
-                if step >= total or self.budget_spent():
-                    break
-                reduced = {k: v.numpy() for k, v in step_fn(batch).items()}
-                step += 1
-                now = time.perf_counter()
-                self.train_seconds.assign_add(now - clock)
-                clock = now
-                if not math.isfinite(float(reduced["loss"])):
-                    terms = ", ".join(f"{name} {float(value)}" for name, value in reduced.items()
-                                      if np.ndim(value) == 0 and name != "loss" and not math.isfinite(float(value)))
-                    raise NonFiniteLossError(
-                        f"the training loss became {float(reduced['loss'])} at step {step}"
-                        f"{f' ({terms})' if terms else ''}; lower "
-                        f"--learning_rate or check the data (last good checkpoint: step {last_saved} "
-                        f"in {self.model_dir})")
-                _accumulate(interval, reduced)
-                if step % self.config.summary_every == 0 or step == total:
-                    writer.scalars(step, self.task.log_scalars(step, _mean_interval(interval)))
-                    interval = {}
-                if self.preview_examples is not None and (step % self.config.image_summary_every == 0
-                                                          or step == total):
-                    writer.images(step, self.task.summary_images(self.preview_examples))
-                    summary_text = getattr(self.task, "summary_text", None)  # optional part of a Task
-                    for name, strings in (summary_text(self.preview_examples) if summary_text else {}).items():
-                        writer.text(step, name, strings)
-                if progress is not None:
-                    progress.update(step, **self.task.log_scalars(step, reduced))
-                if step % self.config.checkpoint_every == 0:
-                    self.checkpoints.save(step)
-                    last_saved = step
-                if curve_every and step % curve_every == 0:
-                    self._curve_point(writer)
-                    clock = time.perf_counter()  # curve evaluation is not training time
-        except NonFiniteLossError:
+            with StopSignals(self.log) as signals:
+                for batch in batches:
+                    if step >= total:
+                        break
+                    if step + 1 == profile_first:
+                        tf.profiler.experimental.start(writer.logdir)
+                    stop = tf.constant([signals.received is not None, self.budget_spent()], tf.int32)
+                    reduced = {k: v.numpy() for k, v in step_fn(batch, stop).items()}
+                    step = int(self.step.numpy())  # the label of a checkpoint is the number of applied updates
+                    if step == profile_last:
+                        tf.profiler.experimental.stop()
+                    now = time.perf_counter()
+                    self.train_seconds.assign_add(now - clock)
+                    interval["__seconds"] = interval.get("__seconds", 0.0) + now - clock
+                    clock = now
+                    signal_stop, budget_stop = (bool(x) for x in reduced.pop("stop"))
+                    self._check_finite(reduced, step, last_saved)
+                    _accumulate(interval, reduced)
+                    self._summaries(step, total, writer, interval)
+                    if progress is not None:
+                        progress.update(step, **self.task.log_scalars(step, reduced))
+                    # One process stops right after the step in which the signal came; a cluster one step later,
+                    # when every worker has seen the request through the step's collective.
+                    signal_stop = signal_stop or (signals.received is not None and not multi_worker)
+                    if step % self.config.checkpoint_every == 0 or signal_stop:
+                        self.saver.save(step)
+                        last_saved = step
+                    if signal_stop:
+                        self._stopped(signals.received, step)
+                    if budget_stop or (not multi_worker and self.budget_spent()):
+                        break
+                    if curve_every and step % curve_every == 0:
+                        self._curve_point(eval_writer)
+                        clock = time.perf_counter()  # curve evaluation is not training time
+        except (NonFiniteLossError, TrainingStopped):
             raise
-        except BaseException:
+        except Exception:
+            # Anything else (a bug, a full disk in a summary): keep the finished steps, then report it.
+            step = int(self.step.numpy())
             if step > last_saved:
-                self.checkpoints.save(step)
+                self.saver.save(step)
             raise
         finally:
             if progress is not None:
                 progress.close()
             writer.flush()
         if step > last_saved:
-            self.checkpoints.save(step)
+            self.saver.save(step)
+
+    def _check_finite(self, reduced: dict, step: int, last_saved: int) -> None:
+        if math.isfinite(float(reduced["loss"])):
+            return
+        terms = ", ".join(f"{name} {float(value)}" for name, value in reduced.items()
+                          if np.ndim(value) == 0 and name != "loss" and not math.isfinite(float(value)))
+        raise NonFiniteLossError(
+            f"the training loss became {float(reduced['loss'])} at step {step}{f' ({terms})' if terms else ''}; "
+            f"lower --learning_rate or check the data (last good checkpoint: step {last_saved} in "
+            f"{self.model_dir})")
+
+    def _stopped(self, signal_number: int | None, step: int):
+        name = signal.Signals(signal_number).name if signal_number else "a stop request on another worker"
+        number = signal_number or signal.SIGTERM
+        raise TrainingStopped(number, f"stopped by {name} after step {step}: checkpoint written to "
+                                      f"{self.model_dir}; run the same command to resume")
 
 
 def _truncate_curve(model_dir: str, step: int) -> None:

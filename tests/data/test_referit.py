@@ -59,7 +59,7 @@ def test_evaluation_batches_keep_the_original_masks(referit_prepared):
 def test_missing_prepared_data_and_bad_config(tmp_path):
     with pytest.raises(DataError, match="holds no prepared ReferIt.*lbie_tf.cli.prepare_referit"):
         referit.prepare(referit.ReferitConfig(data_dir=str(tmp_path)))
-    with pytest.raises(ConfigError, match="--data_dir is required"):
+    with pytest.raises(ConfigError, match="ReferitConfig.data_dir is required"):
         referit.prepare(referit.ReferitConfig())
     with pytest.raises(DataError, match="referit-dataset/images is missing"):
         referit.prepare(referit.ReferitConfig(data_dir=str(tmp_path), manual_dir=str(tmp_path)))

@@ -122,7 +122,7 @@ def _check_summaries(trainer):
 
 
 def test_baseline_needs_a_text_free_discriminator():
-    with pytest.raises(ConfigError, match="discriminator_text=none"):
+    with pytest.raises(ConfigError, match="DiscriminatorConfig.text=none"):
         ColorizationTask(BASELINE, DISCRIMINATOR, GAN, TrainingConfig())
 
 

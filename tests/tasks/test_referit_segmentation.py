@@ -116,9 +116,9 @@ def test_task_loads_vgg_weights_at_build(tmp_path):
 
 
 def test_incompatible_model_is_refused(referit_prepared):
-    with pytest.raises(ConfigError, match="--text_encoder=words"):
+    with pytest.raises(ConfigError, match="SegmenterConfig.text_encoder=words"):
         referit_segmentation.check_compatible(SegmenterConfig(), _data(referit_prepared))
-    with pytest.raises(ConfigError, match="--vocab_size=99"):
+    with pytest.raises(ConfigError, match="SegmenterConfig.vocab_size=99"):
         referit_segmentation.check_compatible(SegmenterConfig(**{**SMALL.to_dict(), "vocab_size": 99}),
                                               _data(referit_prepared))
 

@@ -147,9 +147,22 @@ def test_run_writes_tensorboard_scalars_images_and_the_evaluation(tmp_path):
     events = EventAccumulator(str(tmp_path / "train"), size_guidance={"tensors": 0})
     events.Reload()
     tags = set(events.Tags()["tensors"])
-    for tag in ("loss", "iou", "mean_stop_step", "temperature", "input", "target", "prediction", "stop_step",
-                "prediction_step_4", "eval/mean_iou"):
+    for tag in ("loss", "iou", "mean_stop_step", "temperature", "learning_rate", "images_per_second", "input",
+                "target", "prediction", "stop_step", "prediction_step_4", "caption"):
         assert tag in tags, (tag, sorted(tags))
+    learning_rates = [float(tf.make_ndarray(event.tensor_proto)) for event in events.Tensors("learning_rate")]
+    np.testing.assert_allclose(learning_rates, [1e-3, 1e-3])
+    caption = tf.make_ndarray(events.Tensors("caption")[-1].tensor_proto)[0].decode()
+    assert caption.startswith("1. ") and " is " in caption
+    evaluation = EventAccumulator(str(tmp_path / "eval"), size_guidance={"tensors": 0})
+    evaluation.Reload()
+    final = evaluation.Tensors("test/mean_iou")
+    assert [e.step for e in final] == [2]
+    assert float(tf.make_ndarray(final[0].tensor_proto)) == pytest.approx(report["mean_iou"])
+    # The report is a function of the checkpoint; the wall-clock figures are in timing.json.
+    assert "train_seconds" not in json.loads((tmp_path / "eval_results.json").read_text())
+    timing = json.loads((tmp_path / "timing.json").read_text())
+    assert timing["train_seconds"] > 0 and timing["images_per_second"] > 0
 
 
 def _curve(model_dir):
@@ -184,7 +197,8 @@ def test_learning_curve_rows_and_their_resume(tmp_path):
     assert [row["step"] for row in resumed_rows] == [1, 2, 3, 4]
     np.testing.assert_allclose([r["mean_iou"] for r in resumed_rows], [r["mean_iou"] for r in rows], atol=1e-6)
     assert report["step"] == 4 and report["images_seen"] == 32
-    assert report["train_seconds"] >= resumed_rows[-1]["train_seconds"] > resumed_rows[2]["train_seconds"]
+    timing = json.loads((tmp_path / "b" / "timing.json").read_text())
+    assert timing["train_seconds"] >= resumed_rows[-1]["train_seconds"] > resumed_rows[2]["train_seconds"]
 
 
 def test_training_seconds_budget_stops_early_and_persists(tmp_path):
