@@ -130,5 +130,5 @@ def make_trainer(generator: ColorizerConfig, discriminator: DiscriminatorConfig,
         task, training, strategy, model_dir,
         train_dataset=lambda start: train_batches(data, training.batch_size, start),
         eval_dataset=(lambda: test_batches(data, eval_batch_size)) if data.test_size else None,
-        preview_examples=preview_examples(data, previews) if previews else None,
+        preview_examples=preview_examples(data, min(previews, data.test_size)) if previews and data.test_size else None,
         log=log, progress_stream=progress_stream)

@@ -92,7 +92,7 @@ def make_trainer(model: SegmenterConfig, training: TrainingConfig, data: cosal.C
         eval_dataset=(lambda: test_batches(data, eval_batch_size)) if data.test_size else None,
         curve_dataset=(lambda: curve_batches(data, training.curve_eval_size, eval_batch_size))
         if data.test_size and training.eval_every else None,
-        preview_examples=preview_examples(data, previews) if previews else None,
+        preview_examples=preview_examples(data, min(previews, data.test_size)) if previews and data.test_size else None,
         log=log, progress_stream=progress_stream)
 
 
