@@ -7,18 +7,23 @@
     python -m lbie_tf.cli.edit ...                        # the same
 
 Inputs:
-- `--image`: any image file `lbie_tf.serving.images.read_image` reads (PNG, JPEG, BMP, GIF, any size up to
-  `lbie_tf.serving.images.MAX_PIXELS`); it is squashed to the model's square input (48 × 48 for CoSaL) and the result
-  is mapped back to the image's own size.
+- `--image`: a PNG, JPEG, GIF (its first frame) or BMP file of any size up to
+  `lbie_tf.serving.limits.MAX_PIXELS` (40 megapixels), in any of its modes (grey, palette, 16-bit, with
+  alpha: composited onto white); TIFF, WebP and other formats are refused. It is decoded, turned upright by
+  its EXIF orientation, squashed to the model's square input (48 × 48 for CoSaL) with an antialiased resize
+  and the result is mapped back to the image's own size — by `lbie_tf.serving.image_preprocessing`, the code
+  the exported `serving_default` signature runs, so a served request gives the same class map.
 - `--text`: the caption, 9 sentences separated by ".", ";" or new lines, each of 3 vocabulary tokens
-  (`shape is colour` or `colour relation shape`). The CoSaL vocabulary is closed (20 tokens, no unknown-word
-  id): a word outside it is an error that names the word and lists the vocabulary.
+  (`shape is colour` or `colour relation shape`). Case, punctuation, "gray", "the"/"a" before a shape and
+  "colour is" / "is coloured" are forgiven (`lbie_tf.serving.captions`, the serving graph's rules too). The
+  CoSaL vocabulary is closed (20 tokens, no unknown-word id): any other word is an error that names it and
+  lists the vocabulary.
 - `--text_file`: many edits, one `image_path:caption` per line (as the released code's generate_image.py
-  read them). The line is split at its last ":" (so the caption may not hold one); a relative image path is
-  read from the text file's folder; blank lines and lines starting with "#" are skipped.
+  read them), UTF-8. The line is split at its last ":" (so the caption may not hold one); a relative image
+  path is read from the text file's folder; blank lines and lines starting with "#" are skipped.
 
-Outputs (PNG), for `--out=result.png` (one edit) or, with `--text_file`, for
-`<out folder>/<image stem>_line<N>.png` (N: the line of the text file):
+Outputs (PNG), for `--out=result.png` (one edit; its folder must exist) or, with `--text_file`, for
+`<out folder>/<image stem>_line<N>.png` (N: the line of the text file; the folder must exist):
 - `result.png`: the predicted class map in the CoSaL colours (`RGB_PALETTE`; white = background), at the
   input image's size (nearest-neighbour).
 - `result_overlay.png`: the class colours blended over the input image where the class is not background.
@@ -27,9 +32,11 @@ Outputs (PNG), for `--out=result.png` (one edit) or, with `--text_file`, for
   "sentences" panel).
 
 Edits run in order; the model is loaded once, after the first image is read. The first error stops the run
-(outputs already written stay). Exit status 0 on success; a mistake a user can fix (a flag, a missing or
-broken image, an unknown word, a
-caption of the wrong length, a bad `--text_file` line) prints one line `error: ...` on stderr and exits with 2.
+(outputs already written stay). Exit status 0 on success; a mistake a user can fix (a flag, a missing,
+non-regular, empty, truncated, corrupt, unsupported or too large image, a caption that is not UTF-8, has an
+unknown word or the wrong length, a bad `--text_file` line, a missing or read-only output folder, a model
+directory without a readable checkpoint or with a model lbie-edit cannot run) prints one line `error: ...`
+on stderr and exits with 2.
 
 The flags live in their own `FlagValues` (not absl's global `FLAGS`), so this module can be imported next to
 the other entry points, which define `--model_dir` too.
@@ -48,15 +55,13 @@ import numpy as np  # noqa: E402
 from absl import flags  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from lbie_tf.cli.app import exit_status  # noqa: E402
+from lbie_tf.cli.app import exit_status, help_text  # noqa: E402
 from lbie_tf.data import cosal_vocabulary  # noqa: E402
 from lbie_tf.errors import ConfigError, DataError, LbieError  # noqa: E402
 from lbie_tf.serving.captions import encode_text  # noqa: E402
-from lbie_tf.serving.images import read_image, resize_labels, resize_to  # noqa: E402
+from lbie_tf.serving.image_files import read_file_bytes, read_image_file  # noqa: E402
 from lbie_tf.visualization.edit_figures import explain_figure, overlay  # noqa: E402
-from lbie_tf.visualization.figures import (  # noqa: E402
-    colorize_labels,
-)
+from lbie_tf.visualization.figures import colorize_labels  # noqa: E402
 
 FLAGS = flags.FlagValues()
 flags.DEFINE_string("model_dir", None, "A train_segmentation.py --model_dir to use (its latest checkpoint); "
@@ -73,6 +78,7 @@ flags.DEFINE_string("out", None, "Output .png for --image/--text, or output fold
 flags.DEFINE_bool("explain", False, "Also write <out stem>_explain.png: per-step attention and stop steps.",
                   flag_values=FLAGS)
 flags.DEFINE_bool("help", False, "Show this help and exit.", short_name="h", flag_values=FLAGS)
+
 
 @dataclasses.dataclass(frozen=True)
 class Edit:
@@ -110,13 +116,12 @@ def _located(where: str):
 
 def edits_from_text_file(path: str, out_dir: str) -> list[Edit]:
     """The edits listed in a text file of `image_path:caption` lines (see the module docstring)."""
+    data = read_file_bytes(path, "--text_file")
     try:
-        with open(path, encoding="utf-8") as f:
-            lines = f.read().splitlines()
-    except FileNotFoundError:
-        raise DataError(f"--text_file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise DataError(f"cannot read --text_file {path}: {error}") from None
+        lines = data.decode("utf-8").splitlines()
+    except UnicodeDecodeError as error:
+        raise DataError(f"--text_file {path} is not UTF-8 text (byte 0x{data[error.start]:02x} at offset "
+                        f"{error.start})") from None
     folder = os.path.dirname(os.path.abspath(path))
     edits = []
     for number, line in enumerate(lines, start=1):
@@ -145,6 +150,7 @@ def edits_from_flags() -> list[Edit]:
     if FLAGS.text_file and single:
         raise ConfigError("give either --image and --text (one edit) or --text_file (many), not both")
     if FLAGS.text_file:
+        _check_output_folder(FLAGS.out)
         return edits_from_text_file(FLAGS.text_file, FLAGS.out)
     if not single:
         raise ConfigError("give --image and --text (one edit), or --text_file (many); see --help")
@@ -154,36 +160,50 @@ def edits_from_flags() -> list[Edit]:
         raise ConfigError("--text is required with --image: 9 sentences separated by '.', ';' or new lines")
     if not FLAGS.out.lower().endswith(".png"):
         raise ConfigError(f"--out={FLAGS.out} must name a .png file (the class map is written losslessly)")
+    _check_output_folder(os.path.dirname(FLAGS.out) or ".")
     sentences, tokens = encode_text(FLAGS.text)
     return [Edit(FLAGS.image, sentences, tokens, FLAGS.out)]
 
 
+def _check_output_folder(folder: str) -> None:
+    """`DataError` unless `folder` is an existing folder this process may write to."""
+    if not os.path.isdir(folder):
+        raise DataError(f"the output folder {folder} does not exist" if not os.path.exists(folder) else
+                        f"the output folder {folder} is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise DataError(f"the output folder {folder} is not writable")
+
+
 def segment(model, image: np.ndarray, tokens: np.ndarray) -> dict:
-    """Runs the segmenter on one image of any size.
+    """Runs the segmenter on one image of any size, with the serving graph's preprocessing.
 
     Args:
         model: a `LanguageSegmenter` or an `ExportedSegmenter`.
-        image: uint8 `[H, W, 3]`.
+        image: uint8 `[H, W, 3]`, as `read_image_file` decodes it.
         tokens: int32 `[sentences, words]`.
 
     Returns:
         dict of numpy arrays: `model_input` uint8 `[S, S, 3]` (the image resized to the model's size S),
-        `labels` uint8 `[S, S]` (predicted classes), `stop_step` int `[m, n]` (0-based),
-        `attention` `[T, M, N, sentences]`.
+        `labels` uint8 `[S, S]` (predicted classes), `labels_at_image_size` uint8 `[H, W]`, `stop_step` int
+        `[m, n]` (0-based), `attention` `[T, M, N, sentences]`.
     """
     import keras
 
-    model_input = resize_to(image, model.image_size)
-    inputs = {"image": model_input[None].astype(np.float32), "tokens": np.asarray(tokens, np.int32)[None]}
+    from lbie_tf.serving.image_preprocessing import model_input, resize_class_maps
+
+    pixels = model_input(image, model.image_size)
+    inputs = {"image": pixels[None], "tokens": np.asarray(tokens, np.int32)[None]}
     model.check_inputs(inputs)
     outputs = {key: keras.ops.convert_to_numpy(value)[0] for key, value in model(inputs).items()}
-    return {"model_input": model_input, "labels": np.argmax(outputs["logits"], axis=-1).astype(np.uint8),
+    labels = np.argmax(outputs["logits"], axis=-1).astype(np.int32)
+    at_image_size = resize_class_maps(labels[None], [image.shape[:2]])[0]
+    return {"model_input": pixels.numpy().astype(np.uint8), "labels": labels.astype(np.uint8),
+            "labels_at_image_size": at_image_size.numpy().astype(np.uint8),
             "stop_step": outputs["stop_step"], "attention": outputs["attention"]}
 
 
 def _write_png(path: str, image: np.ndarray) -> str:
     try:
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         Image.fromarray(image).save(path, format="PNG")
     except OSError as error:
         raise DataError(f"cannot write {path}: {error.strerror or error}") from None
@@ -193,7 +213,7 @@ def _write_png(path: str, image: np.ndarray) -> str:
 def write_outputs(model, edit: Edit, image: np.ndarray, explain: bool) -> list[str]:
     """Segments one edit's image (uint8 `[H, W, 3]`) and writes its outputs; returns the paths written."""
     result = segment(model, image, edit.tokens)
-    labels = resize_labels(result["labels"], image.shape[0], image.shape[1])
+    labels = result["labels_at_image_size"]
     palette = cosal_vocabulary.RGB_PALETTE
     written = [_write_png(edit.out_path, colorize_labels(labels, palette)),
                _write_png(edit.sibling("_overlay"), overlay(image, labels, palette))]
@@ -202,11 +222,23 @@ def write_outputs(model, edit: Edit, image: np.ndarray, explain: bool) -> list[s
     return written
 
 
+def load_model():
+    """The segmenter the flags name (`--saved_model`, `--model_dir` or the shipped one); a one-line error for a
+    model `lbie-edit` cannot run."""
+    from lbie_tf.serving.export import check_servable
+    from lbie_tf.serving.loading import load_segmenter
+
+    model = load_segmenter(FLAGS.model_dir, FLAGS.saved_model)
+    if not FLAGS.saved_model:  # an lbie-export SavedModel was checked when it was written
+        check_servable(model)
+    return model
+
+
 def _main(argv: list[str]) -> None:
     FLAGS.unparse_flags()
     extra = FLAGS(argv)[1:]
     if FLAGS.help:
-        print(__doc__ + "\nFlags:\n" + FLAGS.get_help())
+        print(help_text(sys.modules[__name__], FLAGS))
         return
     if extra:
         raise ConfigError(f"unexpected arguments {extra}; give the caption with --text=\"...\"")
@@ -214,11 +246,9 @@ def _main(argv: list[str]) -> None:
     model = None
     for edit in edits:
         with _located(edit.where):
-            image = read_image(edit.image_path)
-        if model is None:  # after the first image is read: a bad image fails fast, before TensorFlow starts
-            from lbie_tf.serving.loading import load_segmenter  # TensorFlow starts here
-
-            model = load_segmenter(FLAGS.model_dir, FLAGS.saved_model)
+            image = read_image_file(edit.image_path)
+        if model is None:  # after the first image is read: a bad image fails before the model is loaded
+            model = load_model()
         with _located(edit.where):
             written = write_outputs(model, edit, image, FLAGS.explain)
         print(f"{edit.image_path}: wrote {', '.join(written)}")

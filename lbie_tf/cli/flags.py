@@ -227,16 +227,19 @@ def config_from_flags(cls, flag_values: flags.FlagValues = FLAGS, **fixed):
 
 
 def _attribute_help(cls) -> dict[str, str]:
-    """`name: text` entries of the class docstring's Attributes section (continuation lines joined)."""
+    """`name: text` entries of the class docstring's Attributes section (continuation lines joined). An entry
+    may describe several fields, named before the colon with "/" or "," between them (`learning_rate,
+    adam_beta_1: Adam ...`); each of them gets the entry, its names included, so the help says which value is
+    which."""
     helps: dict[str, str] = {}
     current = None
     for line in (cls.__doc__ or "").split("Attributes:", 1)[-1].splitlines():
-        match = re.match(r"^\s{8}([\w /]+):\s*(.*)$", line)
+        match = re.match(r"^\s{8}(\w+(?:\s*[/,]\s*\w+)*):\s*(.*)$", line)
         if match:
-            names = [n.strip() for n in match.group(1).split("/")]
+            names = [n.strip() for n in re.split(r"[/,]", match.group(1))]
             current = names
             for name in names:
-                helps[name] = match.group(2)
+                helps[name] = match.group(2) if len(names) == 1 else f"{match.group(1)}: {match.group(2)}"
         elif current and line.startswith(" " * 12):
             for name in current:
                 helps[name] += " " + line.strip()

@@ -4,15 +4,21 @@
 
 The SavedModel has two signatures; both use only core TF ops, so a stock TF Serving loads it:
 
-- `serving_default`: raw requests. Inputs `image_bytes` string `[batch]` (encoded PNG / JPEG / BMP / GIF, any
-  size, resized to the model's `[S, S]`) and `text` string `[batch]` (the caption as UTF-8: sentences of
-  vocabulary tokens separated by ".", ";" or newlines, case-insensitive). The vocabulary lookup is part of
-  the graph. Outputs `edited_image` uint8 `[batch, S, S, 3]` (the predicted colour classes drawn in
-  `RGB_PALETTE`), `class_map` int32 `[batch, S, S]`, `stop_step` int32 `[batch, m, n]` (0-based).
-  Bad requests fail with an `InvalidArgument` error whose message says what is wrong.
+- `serving_default`: raw requests. Inputs `image_bytes` string `[batch]` (encoded PNG / JPEG / GIF / BMP of
+  any size up to `limits.MAX_PIXELS`, decoded and resized by `image_preprocessing`, the code `lbie-edit` runs)
+  and `text` string `[batch]` (the caption as UTF-8, read by the rules of `captions`: sentences of vocabulary
+  tokens separated by ".", ";" or new lines, case and a few spelling variants forgiven). Outputs, at each
+  input image's own size: `class_map` int32 `[batch, H, W]` (the predicted colour class of every pixel),
+  `edited_image` uint8 `[batch, H, W, 3]` (those classes drawn in `RGB_PALETTE`), `image_size` int32
+  `[batch, 2]` (height, width of each input; images of one batch smaller than the largest are padded with
+  class -1, colour black), and `stop_step` int32 `[batch, m, n]` (0-based). Bad requests fail with an
+  `InvalidArgument` error whose message says what is wrong.
 - `predict_tensors`: pre-processed tensors. Inputs `image` float32 `[batch, S, S, 3]` (pixel values 0..255)
   and `tokens` int32 `[batch, sentences, words]`; outputs `logits` `[batch, S, S, classes]`, `class_map`,
   `stop_step` and `attention` float32 `[batch, T, m, n, sentences]`.
+
+A version folder is written to a temporary sibling and renamed into place; its folders are made mode 0755
+and its files 0644 first, so a server running as another user can read it whatever the umask.
 """
 
 from __future__ import annotations
@@ -27,25 +33,34 @@ import tensorflow as tf
 from lbie_tf.data import cosal_vocabulary as vocab
 from lbie_tf.errors import DataError
 from lbie_tf.serving.caption_tokenizer import CaptionTokenizer
+from lbie_tf.serving.graph_checks import in_order
+from lbie_tf.serving.image_preprocessing import colour_class_maps, prepare_images, resize_class_maps
+
+FOLDER_MODE = 0o755
+FILE_MODE = 0o644
 
 
-def decode_images(image_bytes: tf.Tensor, size: int) -> tf.Tensor:
-    """Encoded images string `[batch]` → float32 `[batch, size, size, 3]`, RGB values rounded to 0..255.
-
-    Bilinear resize; grey-scale and RGBA images become RGB; an animated GIF gives its first frame.
-    """
-    def decode(data):
-        image = tf.io.decode_image(data, channels=3, expand_animations=False)
-        image = tf.image.resize(tf.cast(image, tf.float32), [size, size], method="bilinear")
-        return tf.clip_by_value(tf.round(image), 0.0, 255.0)
-
-    return tf.map_fn(decode, image_bytes, fn_output_signature=tf.TensorSpec([size, size, 3], tf.float32))
+def check_servable(model) -> None:
+    """Raise a one-line `DataError` unless `model` is a segmenter the CoSaL serving graph and `lbie-edit` can
+    run: token captions of the CoSaL vocabulary (the in-graph tokenizer's) and the 7 CoSaL colour classes (the
+    palette of `edited_image`)."""
+    config = model.config
+    problems = []
+    if getattr(config, "text_encoder", None) != "sentences":
+        problems.append(f"it reads {getattr(config, 'text_encoder', 'no')} text, not CoSaL sentences of tokens")
+    elif config.vocab_size != vocab.VOCAB_SIZE:
+        problems.append(f"its vocabulary has {config.vocab_size} words, not the {vocab.VOCAB_SIZE} CoSaL tokens")
+    if getattr(config, "num_classes", None) != vocab.NUM_CLASSES:
+        problems.append(f"it predicts {getattr(config, 'num_classes', '?')} classes, not the "
+                        f"{vocab.NUM_CLASSES} CoSaL colour classes")
+    if problems:
+        raise DataError(f"this model cannot be served or edited with: {'; '.join(problems)} (lbie-edit and "
+                        f"lbie-export serve CoSaL segmenters; evaluate ReferIt models with lbie-evaluate-referit)")
 
 
 def _serving_functions(model, tokenizer: CaptionTokenizer) -> dict:
     """`{"serving_default": tf.function, "predict_tensors": tf.function}` for `model`."""
     size = model.config.image_size
-    palette = tf.constant(vocab.RGB_PALETTE)
 
     def predict(image, tokens) -> dict:
         outputs = model({"image": image, "tokens": tokens}, training=False)
@@ -57,13 +72,16 @@ def _serving_functions(model, tokenizer: CaptionTokenizer) -> dict:
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes"),
                                   tf.TensorSpec([None], tf.string, name="text")])
     def serving_default(image_bytes, text):
-        check = tf.debugging.Assert(tf.size(image_bytes) == tf.size(text),
-                                    ["image_bytes and text need one caption per image; got",
-                                     tf.size(image_bytes), "images and", tf.size(text), "captions"])
-        with tf.control_dependencies([check]):
-            outputs = predict(decode_images(image_bytes, size), tokenizer(text))
-        return {"edited_image": tf.gather(palette, outputs["class_map"]),
-                "class_map": outputs["class_map"], "stop_step": outputs["stop_step"]}
+        with tf.control_dependencies(in_order([
+            (tf.size(image_bytes) == tf.size(text),
+             ["image_bytes and text need one caption per image; got", tf.size(image_bytes), "images and",
+              tf.size(text), "captions"]),
+        ])):
+            images, image_sizes = prepare_images(image_bytes, size)
+        outputs = predict(images, tokenizer(text))
+        class_map = resize_class_maps(outputs["class_map"], image_sizes)
+        return {"edited_image": colour_class_maps(class_map, vocab.RGB_PALETTE), "class_map": class_map,
+                "image_size": image_sizes, "stop_step": outputs["stop_step"]}
 
     @tf.function(input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32, name="image"),
                                   tf.TensorSpec([None, model.sentences, model.words], tf.int32, name="tokens")])
@@ -85,17 +103,23 @@ def next_version(export_dir: str) -> int:
 def export_segmenter(model, export_dir: str, version: int | None = None) -> str:
     """Write `model` as a TF Serving SavedModel at `<export_dir>/<version>/` and return that path.
 
-    The SavedModel is written to a temporary sibling folder and renamed into place, so a server watching
-    `export_dir` never sees a half-written version.
+    The SavedModel is written to a temporary sibling folder, given modes 0755 (folders) and 0644 (files),
+    and renamed into place, so a server watching `export_dir` never sees a half-written version and can read
+    it as any user.
 
     Args:
         model: a built `LanguageSegmenter` with the CoSaL vocabulary.
         export_dir: TF Serving's `--model_base_path` (created if missing).
         version: positive integer version; default `next_version(export_dir)`.
 
+    Returns:
+        The version folder `<export_dir>/<version>`.
+
     Raises:
-        DataError: `version` is not a positive integer or already exists, or the folder cannot be written.
+        DataError: the model cannot be served (`check_servable`), `version` is not a positive integer or
+            already exists, or the folder cannot be written.
     """
+    check_servable(model)
     version = next_version(export_dir) if version is None else version
     if not isinstance(version, int) or version < 1:
         raise DataError(f"--version must be a positive integer (TF Serving's version folders), got {version!r}")
@@ -106,12 +130,23 @@ def export_segmenter(model, export_dir: str, version: int | None = None) -> str:
     staging = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=export_dir)
     try:
         _archive(model).write_out(staging, verbose=False)
+        _make_readable(staging)
         os.rename(staging, path)
     except OSError as error:
         raise DataError(f"could not write {path}: {error}") from error
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return path
+
+
+def _make_readable(folder: str) -> None:
+    """Modes `FOLDER_MODE` for `folder` and every folder below it, `FILE_MODE` for every file."""
+    os.chmod(folder, FOLDER_MODE)
+    for root, folders, files in os.walk(folder):
+        for name in folders:
+            os.chmod(os.path.join(root, name), FOLDER_MODE)
+        for name in files:
+            os.chmod(os.path.join(root, name), FILE_MODE)
 
 
 def _archive(model) -> keras.export.ExportArchive:
@@ -145,7 +180,11 @@ class ExportedSegmenter:
             raise DataError(f"{path} is not a SavedModel version folder (no saved_model.pb); give "
                             f"<export_dir>/<version> as written by lbie-export")
         self.path = path
-        self._predict = tf.saved_model.load(path).signatures["predict_tensors"]
+        try:
+            self._predict = tf.saved_model.load(path).signatures["predict_tensors"]
+        except (OSError, ValueError, KeyError, tf.errors.OpError) as error:
+            raise DataError(f"cannot load the SavedModel {path} (written by lbie-export?): "
+                            f"{(str(error).splitlines() or [type(error).__name__])[0]}") from None
         specs = self._predict.structured_input_signature[1]
         self.image_size = int(specs["image"].shape[1])
         self.caption_shape = tuple(int(d) for d in specs["tokens"].shape[1:])

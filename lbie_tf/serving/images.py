@@ -1,7 +1,9 @@
-"""Reading image files into RGB pixel arrays, and resizing to and from a model's input size.
+"""The dataset builders' image reader (ReferIt, Oxford-102 Flowers): image files into RGB pixel arrays, with Pillow.
 
-`read_image(path)` returns uint8 `[height, width, 3]` RGB for any file Pillow can decode (PNG, JPEG, BMP, GIF —
-its first frame —, TIFF, WebP, ...) and any of its pixel modes:
+`lbie-edit` and the serving graph do not use it: they share the TF decoding of
+`lbie_tf.serving.image_preprocessing` (PNG, JPEG, GIF and BMP). `read_image(path)` returns uint8
+`[height, width, 3]` RGB for any file Pillow can decode (PNG, JPEG, BMP, GIF — its first frame —, TIFF, WebP,
+...) and any of its pixel modes:
 
 | mode | becomes |
 |---|---|
@@ -15,8 +17,8 @@ JPEG files with an EXIF orientation tag are turned upright first (`ImageOps.exif
 
 Every failure a user can fix is a `DataError` with a one-line message naming the file: a missing file, a
 0-byte file, a file that is not an image, a truncated or corrupt image (the whole image is decoded, so a
-truncated PNG or JPEG is refused, not half-grey), and an image with more than `MAX_PIXELS` pixels (refused
-from its header, before its pixels are decoded: 10,000 × 10,000 = 100 megapixels is refused).
+truncated PNG or JPEG is refused, not half-grey), and an image with more than `limits.MAX_PIXELS` pixels
+(refused from its header, before its pixels are decoded).
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from lbie_tf.errors import DataError
+from lbie_tf.serving.limits import MAX_PIXELS
 
-MAX_PIXELS = 50_000_000  # 50 megapixels, e.g. 8,000 × 6,000; the decoded RGB array is then 150 MB.
 _BACKGROUND = (255, 255, 255, 255)  # transparent pixels are shown on white
 _SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError)  # what Pillow raises on a broken stream
@@ -86,38 +88,6 @@ def to_rgb(image: Image.Image) -> np.ndarray:
         return np.asarray(image.convert("RGB"), dtype=np.uint8)
     except ValueError as error:
         raise DataError(f"cannot convert an image of mode {image.mode} to RGB ({error})") from None
-
-
-def resize_to(image: np.ndarray, size: int) -> np.ndarray:
-    """Resizes (squashes, without cropping) an RGB image to a square model input with bilinear filtering.
-
-    Pillow's bilinear filter widens with the reduction factor, so large photos are averaged, not aliased;
-    an image already `size` × `size` is returned unchanged.
-
-    Args:
-        image: uint8 `[height, width, 3]`.
-        size: the side of the output.
-
-    Returns:
-        uint8 `[size, size, 3]`.
-    """
-    return np.asarray(Image.fromarray(np.asarray(image, np.uint8)).resize((size, size), Image.BILINEAR))
-
-
-def resize_labels(labels: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Resizes a label map with nearest-neighbour sampling (each output pixel takes the label under its centre).
-
-    Args:
-        labels: `[h, w]` of any dtype (class ids).
-        height, width: the output size, e.g. the original image's.
-
-    Returns:
-        `[height, width]`, the dtype of `labels`.
-    """
-    labels = np.asarray(labels)
-    rows = ((np.arange(height) + 0.5) * labels.shape[0] / height).astype(np.int64)
-    cols = ((np.arange(width) + 0.5) * labels.shape[1] / width).astype(np.int64)
-    return labels[rows[:, None], cols[None, :]]
 
 
 def _check_file(path: str) -> None:

@@ -32,14 +32,18 @@ def load_trained_segmenter(model_dir: str, config_overrides: dict | None = None)
             `{"batch_norm_inference": "batch"}`).
 
     Returns:
-        `(model, step)`. Raises `DataError` (one line) when the directory holds no trained model.
+        `(model, step)`. Raises a one-line `DataError` when the directory holds no trained model, or its
+        `model_config.json` or checkpoint is corrupt.
     """
     run = _run_config(model_dir, "train_segmentation.py")
     if "model" not in run:
         raise DataError(f"{model_dir} holds a colorization run, not a segmentation run; use load_colorizer")
-    model = build_segmenter(SegmenterConfig(**{**run["model"], **(config_overrides or {})}), run["sentences"],
-                            run["words"])
-    step = AtomicCheckpointManager(tf.train.Checkpoint(model=model), model_dir).restore_latest()
+    try:
+        config = SegmenterConfig(**{**run["model"], **(config_overrides or {})})
+        model = build_segmenter(config, run["sentences"], run["words"])
+    except (KeyError, TypeError) as error:
+        raise DataError(f"{model_dir}/{RUN_CONFIG_FILE} does not describe a segmenter ({error})") from None
+    step = _restore(tf.train.Checkpoint(model=model), model_dir)
     if step is None:
         raise DataError(f"{model_dir} holds no checkpoint yet; train first or give another --model_dir")
     return model, step
@@ -80,18 +84,38 @@ def load_colorizer(model_dir: str):
     run = _run_config(model_dir, "train_colorization.py")
     if "generator" not in run:
         raise DataError(f"{model_dir} holds a segmentation run, not a colorization run; use load_segmenter")
-    generator = build_colorizer(ColorizerConfig(**run["generator"]))
-    step = AtomicCheckpointManager(tf.train.Checkpoint(generator=generator), model_dir).restore_latest()
+    try:
+        generator = build_colorizer(ColorizerConfig(**run["generator"]))
+    except TypeError as error:
+        raise DataError(f"{model_dir}/{RUN_CONFIG_FILE} does not describe a colorizer ({error})") from None
+    step = _restore(tf.train.Checkpoint(generator=generator), model_dir)
     if step is None:
         raise DataError(f"{model_dir} holds no checkpoint yet; train first or give another model_dir")
     return generator
 
 
+def _restore(checkpoint: tf.train.Checkpoint, model_dir: str) -> int | None:
+    """The step of the latest checkpoint of `model_dir` restored into `checkpoint` (None: there is none); a
+    truncated or corrupt checkpoint is a one-line `DataError`."""
+    try:
+        return AtomicCheckpointManager(checkpoint, model_dir).restore_latest()
+    except (tf.errors.OpError, IndexError) as error:  # IndexError: TF's reader on a truncated data file
+        message = " ".join(str(error).split()) or type(error).__name__
+        raise DataError(f"the checkpoint in {model_dir} is truncated or corrupt ({message[:200]}); train again "
+                        f"or give another model_dir") from None
+
+
 def _run_config(model_dir: str, script: str) -> dict:
-    """The `model_config.json` of a run; `DataError` when there is none."""
+    """The `model_config.json` of a run; `DataError` when there is none or it is not a JSON object."""
     path = os.path.join(model_dir, RUN_CONFIG_FILE)
-    if not os.path.exists(path):
+    if not os.path.isfile(path):
         raise DataError(f"{model_dir} holds no trained model ({RUN_CONFIG_FILE} is missing); give the "
                         f"model_dir of a {script} run")
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
+    try:
+        with open(path, encoding="utf-8") as f:
+            run = json.load(f)
+    except (OSError, ValueError) as error:
+        raise DataError(f"cannot read {path} ({error}); give the model_dir of a {script} run") from None
+    if not isinstance(run, dict):
+        raise DataError(f"{path} is not a JSON object; give the model_dir of a {script} run")
+    return run

@@ -1,12 +1,14 @@
 """`lbie-edit` end to end on generated CoSaL sketches (with a small untrained model in place of the pretrained
 one), and every mistake a user can make ends with one `error: ...` line on stderr and exit status 2."""
 
+import dataclasses
 import os
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from PIL import Image
 
 from lbie_tf import pretrained
@@ -15,7 +17,9 @@ from lbie_tf.configs import SegmenterConfig
 from lbie_tf.data import cosal, cosal_vocabulary
 from lbie_tf.models.segmenter import build_segmenter
 from lbie_tf.serving import captions
+from lbie_tf.training.checkpoints import AtomicCheckpointManager, write_run_config
 from lbie_tf.visualization import edit_figures
+from tests.serving.image_fixtures import encoded, header_only_png
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 GOOD = "circle is red; " * 9
@@ -56,6 +60,7 @@ def _edit(*args):
 def test_edit_writes_result_overlay_and_explanation(tmp_path, example):
     sketch, caption = example
     image = _write(tmp_path / "sketch.png", sketch)
+    (tmp_path / "out").mkdir()
     out = str(tmp_path / "out" / "result.png")
     assert _edit(f"--image={image}", f"--text={caption}", f"--out={out}", "--explain") == 0
     result, overlay = _read(out), _read(str(tmp_path / "out" / "result_overlay.png"))
@@ -93,6 +98,7 @@ def test_text_file_with_two_pairs(tmp_path, example, capsys):
     text_file = folder / "pairs.txt"
     text_file.write_text(f"# image:caption\n\nimages/a.png:{caption}\n  b.jpg : {GOOD}\n")
     out = tmp_path / "results"
+    out.mkdir()
     assert _edit(f"--text_file={text_file}", f"--out={out}", "--explain") == 0
     assert sorted(os.listdir(out)) == ["a_line3.png", "a_line3_explain.png", "a_line3_overlay.png",
                                        "b_line4.png", "b_line4_explain.png", "b_line4_overlay.png"]
@@ -135,9 +141,49 @@ def test_default_model_is_the_shipped_one(tmp_path, monkeypatch, example):
     assert _read(str(tmp_path / "r.png")).shape == sketch.shape
 
 
+def test_animated_gif_is_read_by_its_first_frame(tmp_path):
+    frames = [Image.fromarray(np.full((30, 20, 3), value, np.uint8)).convert("P") for value in (0, 255, 0)]
+    (tmp_path / "a.gif").write_bytes(encoded(frames[0], "GIF", save_all=True, append_images=frames[1:]))
+    (tmp_path / "black.png").write_bytes(encoded(Image.fromarray(np.zeros((30, 20, 3), np.uint8))))
+    for name in ("a.gif", "black.png"):
+        assert _edit(f"--image={tmp_path / name}", f"--text={GOOD}", f"--out={tmp_path / name}.png") == 0
+    np.testing.assert_array_equal(_read(str(tmp_path / "a.gif.png")), _read(str(tmp_path / "black.png.png")))
+
+
+def test_read_only_output_folder(tmp_path, capsys):
+    image = _write(tmp_path / "x.png", np.zeros((8, 8, 3), np.uint8))
+    if os.geteuid() == 0:  # root writes through file modes; sysfs refuses new files even to root
+        if not os.path.isdir("/sys"):
+            pytest.skip("running as root without /sys: no folder this process cannot write to")
+        folder = "/sys"
+    else:
+        folder = tmp_path / "read_only"
+        folder.mkdir()
+        folder.chmod(0o555)
+    assert _edit(f"--image={image}", f"--text={GOOD}", f"--out={folder}/r.png") == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and folder.__str__() in lines[0], lines
+
+
 def test_help(capsys):
     assert _edit("--help") == 0
-    assert "--text_file" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "--text_file" in out and "--flagfile" not in out and out.startswith("`lbie-edit`")
+
+
+@pytest.fixture(scope="module")
+def broken_runs(tmp_path_factory, model):
+    """Training runs lbie-edit must refuse: {"corrupt_run": truncated checkpoint, "words_run": a model that
+    reads ReferIt word sequences, not CoSaL captions}."""
+    root = tmp_path_factory.mktemp("runs")
+    words = build_segmenter(dataclasses.replace(model.config, text_encoder="words", word_embedding_dim=8), 1, 5)
+    for name, run_model, sentences, words_per_sentence in (("corrupt_run", model, 9, 3), ("words_run", words, 1, 5)):
+        write_run_config(str(root / name), {"model": run_model.config.to_dict(), "sentences": sentences,
+                                            "words": words_per_sentence})
+        AtomicCheckpointManager(tf.train.Checkpoint(model=run_model), str(root / name)).save(1)
+    data_file = root / "corrupt_run" / "ckpt-1" / "ckpt.data-00000-of-00001"
+    data_file.write_bytes(data_file.read_bytes()[:100])
+    return {name: str(root / name) for name in ("corrupt_run", "words_run")}
 
 
 def _bad_files(folder):
@@ -151,21 +197,34 @@ def _bad_files(folder):
     (folder / "empty.png").write_bytes(b"")
     (folder / "notes.png").write_text("circle is red\n")
     (folder / "ok.png").write_bytes(open(_write(folder / "tmp.png", noise), "rb").read())
+    (folder / "bomb.png").write_bytes(header_only_png(100_000, 100_000))
+    (folder / "scan.tiff").write_bytes(encoded(Image.fromarray(noise), "TIFF"))
     (folder / "bad_line.txt").write_text(f"ok.png:{GOOD}\nno colon here\n")
     (folder / "bad_word.txt").write_text(f"# comment\nok.png:{GOOD.replace('red', 'purple', 1)}\n")
     (folder / "comments.txt").write_text("# nothing\n\n")
+    (folder / "latin1.txt").write_bytes(f"ok.png:{GOOD}".replace("red", "r\xe9d", 1).encode("latin-1"))
+    os.mkfifo(folder / "fifo")  # opening it for reading would block until a writer comes
+    (folder / "images").mkdir()
     return {"truncated": truncated, "empty": str(folder / "empty.png"), "notes": str(folder / "notes.png"),
-            "ok": str(folder / "ok.png"), "missing": str(folder / "missing.png"),
-            "bad_line": str(folder / "bad_line.txt"), "bad_word": str(folder / "bad_word.txt"),
-            "comments": str(folder / "comments.txt")}
+            "ok": str(folder / "ok.png"), "missing": str(folder / "missing.png"), "bomb": str(folder / "bomb.png"),
+            "tiff": str(folder / "scan.tiff"), "bad_line": str(folder / "bad_line.txt"),
+            "bad_word": str(folder / "bad_word.txt"), "comments": str(folder / "comments.txt"),
+            "latin1": str(folder / "latin1.txt"), "fifo": str(folder / "fifo"), "images": str(folder / "images"),
+            "folder": str(folder)}
 
 
 @pytest.mark.parametrize("args, message", [
     (["--image={missing}", f"--text={GOOD}", "--out={out}"], "image file not found"),
     (["--image={empty}", f"--text={GOOD}", "--out={out}"], "is empty (0 bytes)"),
-    (["--image={notes}", f"--text={GOOD}", "--out={out}"], "is not an image file"),
-    (["--image={truncated}", f"--text={GOOD}", "--out={out}"], "is truncated or corrupt"),
+    (["--image={notes}", f"--text={GOOD}", "--out={out}"], "is not a PNG, JPEG, GIF or BMP image"),
+    (["--image={truncated}", f"--text={GOOD}", "--out={out}"], "truncated.png: Invalid PNG data"),
+    (["--image={images}", f"--text={GOOD}", "--out={out}"], "images is a directory"),
+    (["--image={fifo}", f"--text={GOOD}", "--out={out}"], "is not a regular file (a FIFO, socket or device)"),
+    (["--image={bomb}", f"--text={GOOD}", "--out={out}"], "bomb.png is too large; the limit is 40 megapixels"),
+    (["--image={tiff}", f"--text={GOOD}", "--out={out}"], "is a TIFF image"),
     (["--image={ok}", "--text=" + GOOD.replace("red", "purple"), "--out={out}"], "unknown word(s) 'purple'"),
+    (["--image={ok}", "--text=" + GOOD.replace("red", "r\udce9d", 1), "--out={out}"],
+     "the caption is not UTF-8 text"),  # how Python hands over a command-line byte that is not UTF-8
     (["--image={ok}", "--text=" + "circle is red. " * 8, "--out={out}"], "has 8 sentence(s)"),
     (["--image={ok}", "--text=" + GOOD.replace("red", "red blue", 1), "--out={out}"], "exactly 3 tokens"),
     (["--image={ok}", "--text= . ; ", "--out={out}"], "the caption is empty"),
@@ -175,17 +234,28 @@ def _bad_files(folder):
     (["--out={out}"], "give --image and --text"),
     (["--image={ok}", f"--text={GOOD}"], "--out is required"),
     (["--image={ok}", f"--text={GOOD}", "--out=result.jpg"], "must name a .png file"),
-    (["--image={ok}", "--text_file={bad_line}", "--out={out}"], "not both"),
-    (["--text_file={bad_line}", "--out={out}"], "bad_line.txt:2: expected 'image_path:caption'"),
-    (["--text_file={bad_word}", "--out={out}"], "bad_word.txt:2: unknown word(s) 'purple'"),
-    (["--text_file={comments}", "--out={out}"], "holds no 'image_path:caption' lines"),
-    (["--text_file={missing}", "--out={out}"], "--text_file not found"),
+    (["--image={ok}", f"--text={GOOD}", "--out={folder}/missing/r.png"], "missing does not exist"),
+    (["--image={ok}", f"--text={GOOD}", "--out={ok}/r.png"], "ok.png is not a folder"),
+    (["--image={ok}", "--text_file={bad_line}", "--out={folder}"], "not both"),
+    (["--text_file={bad_line}", "--out={folder}"], "bad_line.txt:2: expected 'image_path:caption'"),
+    (["--text_file={bad_word}", "--out={folder}"], "bad_word.txt:2: unknown word(s) 'purple'"),
+    (["--text_file={comments}", "--out={folder}"], "holds no 'image_path:caption' lines"),
+    (["--text_file={missing}", "--out={folder}"], "--text_file not found"),
+    (["--text_file={fifo}", "--out={folder}"], "fifo is not a regular file"),
+    (["--text_file={images}", "--out={folder}"], "images is a directory"),
+    (["--text_file={latin1}", "--out={folder}"], "latin1.txt is not UTF-8 text (byte 0xe9 at offset"),
+    (["--text_file={bad_line}", "--out={folder}/missing"], "the output folder"),
     (["--image={ok}", f"--text={GOOD}", "--out={out}", "--model_dir={missing}"], "holds no trained model"),
+    (["--image={ok}", f"--text={GOOD}", "--out={out}", "--model_dir={corrupt_run}"],
+     "corrupt_run is truncated or corrupt"),
+    (["--image={ok}", f"--text={GOOD}", "--out={out}", "--model_dir={words_run}"],
+     "this model cannot be served or edited with: it reads words text"),
     (["--image={ok}", f"--text={GOOD}", "--out={out}", "--colour=red"], "Unknown command line flag 'colour'"),
+    (["--image={ok}", f"--text={GOOD}", "--out={out}", "--explain=maybe"], "--explain"),
     (["--image={ok}", "--out={out}", "circle", "is", "red"], "unexpected arguments"),
 ])
-def test_user_errors_are_one_line_with_status_2(tmp_path, capsys, args, message):
-    paths = {**_bad_files(tmp_path), "out": str(tmp_path / "out.png")}
+def test_user_errors_are_one_line_with_status_2(tmp_path, capsys, broken_runs, args, message):
+    paths = {**_bad_files(tmp_path), **broken_runs, "out": str(tmp_path / "out.png")}
     assert _edit(*(arg.format(**paths) for arg in args)) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), lines

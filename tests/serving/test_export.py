@@ -1,21 +1,26 @@
 """SavedModel export: both signatures reload (in a fresh process and through saved_model_cli) and match the Keras
-model, bad requests fail with readable InvalidArgument errors, and versions are written atomically."""
+model, bad requests fail with readable InvalidArgument errors, versions are written atomically and readable by
+any user, and models the graph cannot serve are refused."""
 
+import dataclasses
 import os
+import stat
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
+from PIL import Image
 
 from lbie_tf.configs import SegmenterConfig
 from lbie_tf.data import cosal
 from lbie_tf.data import cosal_vocabulary as vocab
 from lbie_tf.errors import DataError
 from lbie_tf.models.segmenter import build_segmenter
-from lbie_tf.serving import export
+from lbie_tf.serving import export, image_preprocessing
 from lbie_tf.training.checkpoints import AtomicCheckpointManager, write_run_config
+from tests.serving.image_fixtures import encoded
 
 SAVED_MODEL_CLI = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -50,11 +55,16 @@ def example():
 
 @pytest.fixture(scope="module")
 def export_path(model, tmp_path_factory):
-    """The model exported into a base folder that already holds version 4 (so this one is version 5)."""
+    """The model exported into a base folder that already holds version 4 (so this one is version 5), under a
+    umask that keeps files private (the export must still be readable by a server running as another user)."""
     base = tmp_path_factory.mktemp("serving")
     (base / "4").mkdir()
     (base / "not_a_version").mkdir()
-    return export.export_segmenter(model, str(base))
+    umask = os.umask(0o077)
+    try:
+        return export.export_segmenter(model, str(base))
+    finally:
+        os.umask(umask)
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +99,7 @@ def test_reloaded_in_fresh_process_matches_keras(model, example, export_path, tm
 def test_serving_tokenizes_like_encode_caption(loaded, model, example):
     """Upper case, hyphens, extra spaces and ';' / newline separators give the same tokens."""
     messy = example["text"][0].decode().upper().replace(". ", " ;\n  ").replace("LIGHT GREEN", "light-Green")
-    images = export.decode_images(tf.constant(example["png"][:1]), 48)
+    images, _ = image_preprocessing.prepare_images(tf.constant(example["png"][:1]), 48)
     tokens = vocab.encode_caption(example["text"][0].decode().split(". "))[None]
     expected = np.argmax(model({"image": images, "tokens": tokens})["logits"], axis=-1)
     outputs = loaded.signatures["serving_default"](image_bytes=tf.constant(example["png"][:1]),
@@ -97,15 +107,19 @@ def test_serving_tokenizes_like_encode_caption(loaded, model, example):
     np.testing.assert_array_equal(outputs["class_map"], expected)
 
 
-def test_decode_images_resizes_any_size_and_format(example):
+def test_serving_answers_at_each_images_size(loaded, model, example):
+    """A batch of a 96 x 48 PNG and a 48 x 48 BMP: class maps at 96 x 48 and 48 x 48 (padded with -1)."""
     sketch = example["image"][0].astype(np.uint8)
-    doubled = np.repeat(np.repeat(sketch, 2, axis=0), 2, axis=1)
-    encoded = [tf.io.encode_png(doubled), tf.io.encode_png(sketch[..., :1]), tf.io.encode_jpeg(doubled)]
-    images = export.decode_images(tf.stack(encoded), 48).numpy()
-    assert images.shape == (3, 48, 48, 3) and images.dtype == np.float32
-    np.testing.assert_array_equal(images[0], sketch)  # bilinear 2x downsampling of 2x2 blocks is exact
-    np.testing.assert_array_equal(images[1], sketch)  # grey-scale -> RGB
-    assert np.all(images[2] == np.round(images[2])) and np.mean(np.abs(images[2] - sketch)) < 20
+    images = [tf.io.encode_png(np.repeat(sketch, 2, axis=0)).numpy(), encoded(Image.fromarray(sketch), "BMP")]
+    outputs = loaded.signatures["serving_default"](image_bytes=tf.constant(images),
+                                                   text=tf.constant(example["text"][:1].repeat(2)))
+    np.testing.assert_array_equal(outputs["image_size"], [[96, 48], [48, 48]])
+    assert outputs["class_map"].shape == (2, 96, 48)
+    inputs, sizes = image_preprocessing.prepare_images(tf.constant(images), 48)
+    predicted = np.argmax(model({"image": inputs, "tokens": example["tokens"][:1].repeat(2, 0)})["logits"], -1)
+    np.testing.assert_array_equal(outputs["class_map"], image_preprocessing.resize_class_maps(predicted, sizes))
+    assert np.all(outputs["class_map"][1, 48:] == -1) and np.all(outputs["edited_image"][1, 48:] == 0)
+    np.testing.assert_array_equal(outputs["edited_image"][0], vocab.RGB_PALETTE[outputs["class_map"][0]])
 
 
 def _signature_sections(text: str) -> dict:
@@ -117,7 +131,7 @@ def test_saved_model_cli_show_lists_both_signatures(export_path):
                            capture_output=True, text=True).stdout
     sections = _signature_sections(shown)
     expected = {"serving_default": {"image_bytes": "DT_STRING", "text": "DT_STRING", "edited_image": "DT_UINT8",
-                                    "class_map": "DT_INT32", "stop_step": "DT_INT32"},
+                                    "class_map": "DT_INT32", "image_size": "DT_INT32", "stop_step": "DT_INT32"},
                 "predict_tensors": {"image": "DT_FLOAT", "tokens": "DT_INT32", "logits": "DT_FLOAT",
                                     "class_map": "DT_INT32", "stop_step": "DT_INT32", "attention": "DT_FLOAT"}}
     for name, tensors in expected.items():
@@ -151,10 +165,36 @@ def test_bad_caption_raises_readable_error(loaded, example, text, message):
 
 def test_bad_image_or_batch_raises_invalid_argument(loaded, example):
     serve = loaded.signatures["serving_default"]
-    with pytest.raises(tf.errors.InvalidArgumentError, match="Unknown image file format"):
-        serve(image_bytes=tf.constant([b"not an image"]), text=tf.constant(example["text"][:1]))
+    for image_bytes, message in ((b"not an image", "not a PNG, JPEG, GIF or BMP image"),
+                                 (b"", "the image is empty"),
+                                 (example["png"][0][:40], "Invalid PNG")):
+        with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+            serve(image_bytes=tf.constant([image_bytes]), text=tf.constant(example["text"][:1]))
     with pytest.raises(tf.errors.InvalidArgumentError, match="one caption per image"):
         serve(image_bytes=tf.constant(example["png"]), text=tf.constant(example["text"][:1]))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="the request holds no images"):
+        serve(image_bytes=tf.constant([], tf.string), text=tf.constant([], tf.string))
+
+
+def test_version_is_readable_by_any_user(export_path):
+    modes = {}
+    for root, _, files in os.walk(export_path):
+        modes[root] = stat.S_IMODE(os.stat(root).st_mode)
+        for name in files:
+            modes[os.path.join(root, name)] = stat.S_IMODE(os.stat(os.path.join(root, name)).st_mode)
+    assert modes[export_path] == 0o755 and len(modes) >= 4
+    assert {mode for path, mode in modes.items() if os.path.isdir(path)} == {0o755}
+    assert {mode for path, mode in modes.items() if os.path.isfile(path)} == {0o644}
+
+
+def test_models_the_graph_cannot_serve_are_refused(model, tmp_path):
+    words = build_segmenter(dataclasses.replace(model.config, text_encoder="words", word_embedding_dim=8),
+                            sentences=1, words=5)
+    binary = build_segmenter(dataclasses.replace(model.config, num_classes=1))
+    for unservable, reason in ((words, "it reads words text"), (binary, "it predicts 1 classes")):
+        with pytest.raises(DataError, match=f"this model cannot be served or edited with: {reason}"):
+            export.export_segmenter(unservable, str(tmp_path))
+    assert os.listdir(tmp_path) == []
 
 
 def test_next_version(tmp_path):

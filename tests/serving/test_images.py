@@ -1,15 +1,14 @@
-"""`read_image` turns every Pillow mode into RGB and refuses broken files with one-line `DataError`s;
-`resize_to` / `resize_labels` map to the model's input size and back."""
-
-import struct
-import zlib
+"""The dataset builders' Pillow reader: `read_image` turns every Pillow mode into RGB and refuses broken files
+with one-line `DataError`s."""
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from lbie_tf.errors import DataError
-from lbie_tf.serving.images import MAX_PIXELS, read_image, resize_labels, resize_to
+from lbie_tf.serving.images import read_image
+from lbie_tf.serving.limits import MAX_PIXELS
+from tests.serving.image_fixtures import header_only_png
 
 RED_GREEN = np.array([[[255, 0, 0], [0, 255, 0]], [[0, 0, 255], [10, 20, 30]]], np.uint8)  # [2, 2, 3]
 
@@ -101,10 +100,9 @@ def test_gif_first_frame(tmp_path):
     np.testing.assert_array_equal(read_image(path), _rgb_of(0))
 
 
-def test_one_pixel_image_upscales(tmp_path):
+def test_one_pixel_image(tmp_path):
     image = read_image(_save(tmp_path, Image.fromarray(np.full((1, 1, 3), 77, np.uint8)), "one.png"))
-    assert image.shape == (1, 1, 3)
-    np.testing.assert_array_equal(resize_to(image, 48), np.full((48, 48, 3), 77, np.uint8))
+    np.testing.assert_array_equal(image, np.full((1, 1, 3), 77, np.uint8))
 
 
 def _message(path, **kwargs):
@@ -141,29 +139,10 @@ def test_limit_is_checked_before_decoding(tmp_path):
     assert read_image(path, max_pixels=1200).shape == (30, 40, 3)
 
 
-def _header_only_png(path, width, height):
-    """A PNG whose header claims `width` × `height` RGB pixels but that holds no pixel data (a few bytes)."""
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    with open(path, "wb") as f:
-        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b""))
-    return str(path)
-
-
-@pytest.mark.parametrize("side", [10_000, 20_000])  # above the limit; 20,000² is also above Pillow's own
+@pytest.mark.parametrize("side", [7_000, 20_000])  # above the limit; 20,000² is also above Pillow's own
 def test_huge_images_get_a_clear_error(tmp_path, side):
     assert side * side > MAX_PIXELS
-    message = _message(_header_only_png(tmp_path / "huge.png", side, side))
-    assert "is too large" in message and "limit is 50 megapixels" in message
-
-
-def test_resize_to_and_back():
-    image = np.zeros((70, 100, 3), np.uint8)
-    assert resize_to(image, 48).shape == (48, 48, 3)
-    np.testing.assert_array_equal(resize_to(RED_GREEN, 2), RED_GREEN)
-    labels = np.array([[0, 1], [2, 3]], np.uint8)
-    np.testing.assert_array_equal(resize_labels(labels, 4, 6),
-                                  [[0, 0, 0, 1, 1, 1]] * 2 + [[2, 2, 2, 3, 3, 3]] * 2)
-    assert resize_labels(labels, 1, 1).shape == (1, 1)
-    assert resize_labels(np.zeros((48, 48), np.int64), 70, 100).dtype == np.int64
+    path = tmp_path / "huge.png"
+    path.write_bytes(header_only_png(side, side))
+    message = _message(str(path))
+    assert "is too large" in message and "limit is 40 megapixels" in message
