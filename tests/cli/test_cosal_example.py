@@ -13,6 +13,7 @@ def test_generated_example_runs_through_lbie_edit(tmp_path):
     assert sketch.shape == (48, 48, 3) and set(np.unique(sketch)) <= {0, 255}
     line = open(pairs, encoding="utf-8").read().strip()
     assert line.startswith("cosal_sketch.png:") and line.count(". ") == 8
+    (tmp_path / "out").mkdir()  # lbie-edit refuses a missing output folder
     assert edit.main(["lbie-edit", f"--text_file={pairs}", f"--out={tmp_path / 'out'}"]) == 0
     result = np.asarray(Image.open(tmp_path / "out" / "cosal_sketch_line1.png"))
     assert result.shape == (48, 48, 3)

@@ -247,7 +247,7 @@ def _bad_files(folder):
     (["--text_file={bad_line}", "--out={folder}/missing"], "the output folder"),
     (["--image={ok}", f"--text={GOOD}", "--out={out}", "--model_dir={missing}"], "holds no trained model"),
     (["--image={ok}", f"--text={GOOD}", "--out={out}", "--model_dir={corrupt_run}"],
-     "corrupt_run is truncated or corrupt"),
+     "corrupt_run holds checkpoint files but none can be read"),
     (["--image={ok}", f"--text={GOOD}", "--out={out}", "--model_dir={words_run}"],
      "this model cannot be served or edited with: it reads words text"),
     (["--image={ok}", f"--text={GOOD}", "--out={out}", "--colour=red"], "Unknown command line flag 'colour'"),

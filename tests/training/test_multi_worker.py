@@ -71,7 +71,7 @@ def test_two_workers_train_like_two_replicas_and_the_chief_resumes_in_one_proces
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
     outputs = [worker.communicate(timeout=WORKER_TIMEOUT_S)[0] for worker in workers]
     assert [w.returncode for w in workers] == [0, 0], outputs
-    assert "MultiWorkerMirroredStrategy with 2 replica(s)" in outputs[0]
+    assert "with 2 replica(s)" in outputs[0], outputs[0][-2000:]
 
     reference = _in_process(tmp_path / "mirrored", mirrored_strategy, train_steps=10)
     cluster_losses, mirrored_losses = _losses(model_dir / "train"), _losses(tmp_path / "mirrored" / "train")
