@@ -12,7 +12,7 @@ from lbie_tf.configs.flowers import FlowersConfig
 from lbie_tf.configs.referit import ReferitConfig
 from lbie_tf.configs.segmenter import SegmenterConfig
 from lbie_tf.configs.training import TrainingConfig
-from lbie_tf.configs.validation import field_defaults
+from lbie_tf.configs.validation import changed_fields, field_defaults
 
 __all__ = ["ColorizerConfig", "CosalConfig", "DiscriminatorConfig", "FlowersConfig", "GanConfig", "ReferitConfig",
-           "SegmenterConfig", "TrainingConfig", "field_defaults"]
+           "SegmenterConfig", "TrainingConfig", "changed_fields", "field_defaults"]

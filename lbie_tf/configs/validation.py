@@ -18,6 +18,12 @@ def field_defaults(config_class) -> dict[str, Any]:
     return {field.name: field.default for field in dataclasses.fields(config_class)}
 
 
+def changed_fields(config, names) -> list[str]:
+    """`ClassName.field` of each of `names` whose value in `config` is not the field's default."""
+    defaults = field_defaults(type(config))
+    return [f"{type(config).__name__}.{name}" for name in names if getattr(config, name) != defaults[name]]
+
+
 def field_name(config: Any, name: str) -> str:
     """`ClassName.name`: how errors name a field of `config` (an instance or a class)."""
     cls = config if isinstance(config, type) else type(config)

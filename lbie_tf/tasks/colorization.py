@@ -24,6 +24,7 @@ from lbie_tf.configs import (
     DiscriminatorConfig,
     GanConfig,
     TrainingConfig,
+    changed_fields,
     field_defaults,
 )
 from lbie_tf.data import color_space
@@ -76,9 +77,7 @@ _SEGMENTATION_ONLY = ("termination_training", "gumbel_temperature_initial", "gum
 
 def check_training_config(training: TrainingConfig) -> None:
     """Refuse training settings a colorization run would ignore (one line naming them)."""
-    defaults = TrainingConfig()
-    ignored = [f"TrainingConfig.{name}" for name in _SEGMENTATION_ONLY
-               if getattr(training, name) != getattr(defaults, name)]
+    ignored = changed_fields(training, _SEGMENTATION_ONLY)
     if ignored:
         raise ConfigError(f"{', '.join(ignored)} belong(s) to segmentation training; colorization does not use "
                           f"it: leave it at its default")

@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from lbie_tf.configs import SegmenterConfig, TrainingConfig, field_defaults
+from lbie_tf.configs import SegmenterConfig, TrainingConfig, changed_fields, field_defaults
 from lbie_tf.errors import ConfigError
 from lbie_tf.evaluation.segmentation_evaluation import (
     evaluate_segmenter,
@@ -41,9 +41,7 @@ def check_training_config(training: TrainingConfig) -> None:
     ignored)."""
     if training.termination_training == "gumbel":
         return
-    defaults = TrainingConfig()
-    changed = [f"TrainingConfig.{name}" for name in _GUMBEL_FIELDS
-               if getattr(training, name) != getattr(defaults, name)]
+    changed = changed_fields(training, _GUMBEL_FIELDS)
     if changed:
         raise ConfigError(f"{', '.join(changed)} only apply with TrainingConfig.termination_training=gumbel, not "
                           f"{training.termination_training}")

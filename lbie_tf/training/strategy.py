@@ -151,12 +151,7 @@ def start_training(training, devices: Sequence[str] | None = None) -> tf.distrib
 
 def is_chief(strategy: tf.distribute.Strategy) -> bool:
     """Whether this process writes the run's files: always, except on the non-chief tasks of a cluster."""
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or not resolver.cluster_spec().as_dict():
-        return True
-    if resolver.task_type == "chief":
-        return True
-    return resolver.task_type == "worker" and resolver.task_id == 0 and "chief" not in resolver.cluster_spec().jobs
+    return strategy.extended.should_checkpoint
 
 
 def is_multi_worker(strategy: tf.distribute.Strategy) -> bool:
