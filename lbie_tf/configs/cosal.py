@@ -27,6 +27,18 @@ def format_curriculum(stages) -> list[str]:
     return [f"{n}:{end}" for n, end in stages]
 
 
+def parse_num_direct_mixture(items) -> tuple[int, ...]:
+    """`["4", "6", "8"]` → `(4, 6, 8)`; a malformed item is a one-line ConfigError."""
+    if not all(str(item).strip().isdigit() for item in items):
+        raise ConfigError(f"CosalConfig.num_direct_mixture items are numbers of direct sentences, got {list(items)}")
+    return tuple(int(item) for item in items)
+
+
+def format_num_direct_mixture(values) -> list[str]:
+    """`(4, 6)` → `["4", "6"]`, the inverse of `parse_num_direct_mixture`."""
+    return [str(value) for value in values]
+
+
 @dataclasses.dataclass(frozen=True)
 class CosalConfig:
     """What CoSaL data to generate.
@@ -46,6 +58,14 @@ class CosalConfig:
         curriculum: (num_direct, end_step) stages of the training stream before `num_direct` (ours, empty =
             none): batches before end_step use that stage's num_direct, e.g. ((4, 3000),) trains steps
             0-2999 with 4 direct sentences, then `num_direct`. The test split always uses `num_direct`.
+        num_direct_mixture: numbers of direct sentences to mix in the training stream (ours, empty = none):
+            each training example draws one of them uniformly (a pure function of its id; repeat a value to
+            weight it), e.g. (4, 4, 5, 6, 7, 8) trains one model for captions with 4 to 8 direct sentences.
+            It replaces `num_direct` in training after any curriculum stage; the test split uses `num_direct`.
+        augment: label-preserving sketch augmentation of the training stream (ours, default off; the paper
+            draws exact sketches): per cell a small scale and shift of the shape, anti-aliased edges, stroke
+            width and ink level, and JPEG noise (`lbie_tf.data.cosal_augmentation` has the ranges). The labels
+            follow the moved shapes; the test split is never augmented.
     """
 
     # The command line's names (`metadata["flag"]`; None: set by the entry point from the model's image size).
@@ -57,6 +77,10 @@ class CosalConfig:
     test_size: int = dataclasses.field(default=10_000, metadata={"flag": "cosal_test_size"})
     curriculum: tuple[tuple[int, int], ...] = dataclasses.field(
         default=(), metadata={"flag": "cosal_curriculum", "parse": parse_curriculum, "format": format_curriculum})
+    num_direct_mixture: tuple[int, ...] = dataclasses.field(
+        default=(), metadata={"flag": "cosal_num_direct_mixture", "parse": parse_num_direct_mixture,
+                              "format": format_num_direct_mixture})
+    augment: bool = dataclasses.field(default=False, metadata={"flag": "cosal_augment"})
 
     def __post_init__(self):
         if not 1 <= self.num_direct <= NUM_CELLS:
@@ -66,6 +90,9 @@ class CosalConfig:
                 ends and ends[0] < 1):
             raise ConfigError(f"CosalConfig.curriculum needs num_direct:end_step stages with num_direct in "
                               f"1..{NUM_CELLS} and increasing end steps >= 1, got {list(self.curriculum)}")
+        if any(not 1 <= n <= NUM_CELLS for n in self.num_direct_mixture):
+            raise ConfigError(f"CosalConfig.num_direct_mixture values must be in 1..{NUM_CELLS}, got "
+                              f"{list(self.num_direct_mixture)}")
         if self.image_size % GRID or self.image_size // GRID < MIN_CELL_SIZE:
             raise ConfigError(f"CosalConfig.image_size must be a multiple of {GRID} and at least "
                               f"{GRID * MIN_CELL_SIZE}, got {self.image_size}")

@@ -26,7 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from lbie_tf.configs.cosal import GRID, MIN_CELL_SIZE, NUM_CELLS, CosalConfig  # noqa: F401 (CosalConfig: part of this module's API)
-from lbie_tf.data import color_space
+from lbie_tf.data import color_space, cosal_augmentation
 from lbie_tf.data import cosal_vocabulary as vocab
 from lbie_tf.ops import random_hash
 
@@ -41,6 +41,7 @@ _DRAW_LAYOUT = {  # name -> (offset, size) inside each example's row of uniforms
     "relational_pick": (NUM_CELLS * (3 + _GEOMETRY_SLOTS), _NUM_RELATIONAL_PICKS),
 }
 _NUM_DRAWS = sum(size for _, size in _DRAW_LAYOUT.values())
+_NUM_DIRECT_STREAM = 2  # per-example draw from CosalConfig.num_direct_mixture (training only)
 _INDEX_SHUFFLE_SALT = 0x0C05A1  # third word of the index_shuffle seed (seed, epoch, salt)
 
 # --- geometry tables (shape ids as in cosal_vocabulary.SHAPE_NAMES) --------------------------------------
@@ -283,6 +284,21 @@ def _caption(uniforms: tf.Tensor, cell_shapes: tf.Tensor, cell_colours: tf.Tenso
     }
 
 
+def _mixed_caption(uniforms: tf.Tensor, cell_shapes: tf.Tensor, cell_colours: tf.Tensor, example_ids: tf.Tensor,
+                   config: CosalConfig) -> dict[str, tf.Tensor]:
+    """`_caption` with each example's num_direct drawn from `config.num_direct_mixture`."""
+    mixture = config.num_direct_mixture
+    distinct = sorted(set(mixture))
+    pick = tf.cast(tf.floor(random_hash.uniform(config.seed, _NUM_DIRECT_STREAM, example_ids, 1)[:, 0]
+                            * len(mixture)), tf.int32)
+    variant = tf.gather(tf.constant([distinct.index(n) for n in mixture], tf.int32), pick)  # [batch]
+    captions = [_caption(uniforms, cell_shapes, cell_colours, dataclasses.replace(config, num_direct=n))
+                for n in distinct]
+    batch_index = tf.range(tf.shape(variant)[0])
+    return {key: tf.gather_nd(tf.stack([caption[key] for caption in captions]),
+                              tf.stack([variant, batch_index], axis=1)) for key in captions[0]}
+
+
 def _isoluminant_palette() -> tf.Tensor:
     """Normalised (L/50 - 1, a/110, b/110) isoluminant palette, float32 `[num_classes, 3]`."""
     return color_space.normalize_lab(tf.constant(vocab.ISOLUMINANT_LAB))
@@ -325,17 +341,29 @@ def generate(example_ids: tf.Tensor, config: CosalConfig, split: str) -> dict[st
     geometry = tf.reshape(_draws(uniforms, "geometry"), [-1, NUM_CELLS, _GEOMETRY_SLOTS])
     coordinates = draw_coordinates(geometry, cell_shapes, config.cell_size)
     masks = rasterize_cells(cell_shapes, coordinates, config.cell_size)
+    augment = config.augment and split == "train"
+    if augment:
+        coverage = cosal_augmentation.move_shapes(masks, example_ids, config.seed)
+        masks = coverage >= 0.5
     cell_labels = tf.where(masks, (cell_colours + 1)[..., tf.newaxis, tf.newaxis], 0)
     labels = _tile_cells(cell_labels)  # [batch, S, S]
-    sketch = tf.where(labels > 0, tf.constant(0, tf.uint8), tf.constant(255, tf.uint8))
+    if augment:
+        sketch = cosal_augmentation.draw_sketch(_tile_cells(coverage), example_ids, config.seed)
+    else:
+        sketch = tf.tile(tf.where(labels > 0, tf.constant(0, tf.uint8), tf.constant(255, tf.uint8))[..., tf.newaxis],
+                         [1, 1, 1, 3])
     lab = tf.gather(_isoluminant_palette(), labels)
+    if config.num_direct_mixture and split == "train":
+        caption = _mixed_caption(uniforms, cell_shapes, cell_colours, example_ids, config)
+    else:
+        caption = _caption(uniforms, cell_shapes, cell_colours, config)
     return {
-        "sketch": tf.tile(sketch[..., tf.newaxis], [1, 1, 1, 3]),
+        "sketch": sketch,
         "labels": labels,
         "rgb": tf.gather(tf.constant(vocab.RGB_PALETTE), labels),
         "gray": lab[..., :1],
         "ab": lab[..., 1:],
-        **_caption(uniforms, cell_shapes, cell_colours, config),
+        **caption,
         "cell_shapes": cell_shapes,
         "cell_colours": cell_colours,
         "example_id": example_ids,
@@ -371,7 +399,9 @@ def train_dataset(config: CosalConfig, batch_size: int, start_step: int = 0) -> 
     Batch t holds the examples at stream positions [t * batch_size, (t + 1) * batch_size) (see
     `train_example_ids`), so `train_dataset(config, b, start_step=s)` yields exactly what
     `train_dataset(config, b)` yields after skipping s batches. With a `config.curriculum`, batch t's
-    captions have the num_direct of the stage that t falls in.
+    captions have the num_direct of the stage that t falls in; after it, with a `config.num_direct_mixture`,
+    each example's num_direct is drawn from the mixture. With `config.augment` the training sketches are
+    augmented (`lbie_tf.data.cosal_augmentation`).
 
     Returns:
         A `tf.data.Dataset` of dicts as returned by `generate`, batch dimension `batch_size` (static).
@@ -384,8 +414,10 @@ def train_dataset(config: CosalConfig, batch_size: int, start_step: int = 0) -> 
         first, begin = max(start_step, begin), end
         if end is not None and first >= end:
             continue  # this stage ends before start_step
-        batches = _stage_batches(dataclasses.replace(config, num_direct=num_direct, curriculum=()), batch_size,
-                                 first)
+        # Curriculum stages use their own num_direct; the final stage keeps the mixture, if any.
+        stage = dataclasses.replace(config, num_direct=num_direct, curriculum=(),
+                                    num_direct_mixture=config.num_direct_mixture if end is None else ())
+        batches = _stage_batches(stage, batch_size, first)
         if end is not None:
             batches = batches.take(end - first)
         stream = batches if stream is None else stream.concatenate(batches)
