@@ -4,12 +4,15 @@ Each model is a folder `lbie_tf/pretrained/<name>/` with `model.weights.h5` (Ker
 `metadata.json`: the model config, the caption shape, the exact training command, the step, and the test
 evaluation it reached (measured by that command's run, copied from its `eval_results.json`).
 
-    model, metadata = load_pretrained_segmenter()          # the default: "cosal_paper_t4"
+    model, metadata = load_pretrained_segmenter()          # the default: "cosal_best"
+    model, metadata = load_pretrained_segmenter("cosal_paper_t4")  # the paper's T = 4 preset, for comparison
 
 Re-create one from a finished training run:
 
     python -m lbie_tf.pretrained --model_dir=runs/pretrained_cosal_paper_t4 --name=cosal_paper_t4 \
         --command="python train_segmentation.py --flagfile=configs/cosal_demo.cfg ..."
+    python -m lbie_tf.pretrained --model_dir=runs/cosal_best --name=cosal_best --report=docs/results/cosal_best.json \
+        --command="python train_segmentation.py --flagfile=configs/cosal_best.cfg --model_dir=runs/cosal_best"
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import os
 from lbie_tf.errors import DataError
 
 PRETRAINED_DIR = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_SEGMENTER = "cosal_paper_t4"
+DEFAULT_SEGMENTER = "cosal_best"
 WEIGHTS_FILE = "model.weights.h5"
 METADATA_FILE = "metadata.json"
 
@@ -50,8 +53,13 @@ def load_packaged_segmenter(folder: str):
     return model, metadata
 
 
-def package_segmenter(model_dir: str, name: str, command: str, out_dir: str = PRETRAINED_DIR) -> str:
-    """Write `<out_dir>/<name>/` from a finished `train_segmentation.py` run; returns the folder."""
+def package_segmenter(model_dir: str, name: str, command: str, out_dir: str = PRETRAINED_DIR,
+                      report: str | None = None) -> str:
+    """Write `<out_dir>/<name>/` from a finished `train_segmentation.py` run; returns the folder.
+
+    `report`: optionally an `experiments/cosal_best.py` JSON of this run; its mean IoUs per number of direct
+    sentences (test split and second renderer) are stored as `evaluation_by_num_direct`.
+    """
     from lbie_tf.serving.loading import load_trained_segmenter
     from lbie_tf.training.trainer import EVAL_RESULTS_FILE
 
@@ -64,6 +72,12 @@ def package_segmenter(model_dir: str, name: str, command: str, out_dir: str = PR
     model.save_weights(os.path.join(folder, WEIGHTS_FILE))
     metadata = {"name": name, "model": model.config.to_dict(), "sentences": model.sentences,
                 "words": model.words, "step": step, "training_command": command, "evaluation": evaluation}
+    if report:
+        with open(report, encoding="utf-8") as f:
+            rows = json.load(f)["rows"]
+        metadata["evaluation_by_num_direct"] = {
+            str(row["num_direct"]): {source: row[source]["mean_iou"] for source in ("test_split", "second_renderer")}
+            for row in rows}
     with open(os.path.join(folder, METADATA_FILE), "w", encoding="utf-8") as f:
         json.dump(metadata, f, indent=2, sort_keys=True)
     return folder
