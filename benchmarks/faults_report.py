@@ -167,7 +167,7 @@ def write_figure(report: dict, path: str) -> str:
     """A PNG: the interrupted training's step over wall time (grey: the uninterrupted run), each kill a
     vertical line in its kind's colour; below, the steps lost per kill with `checkpoint_every` dashed."""
     width, top_h, bottom_h, margin = 1000, 380, 220, 60
-    image = Image.new("RGB", (width, top_h + bottom_h + 2 * margin), "white")
+    image = Image.new("RGB", (width, top_h + bottom_h + 3 * margin), "white")
     draw = ImageDraw.Draw(image)
     font = ImageFont.load_default()
     runs = report["interrupted"]["runs"]

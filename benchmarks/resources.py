@@ -158,11 +158,13 @@ def _bytes(tensor) -> int:
     return (elements or 0) * tensor.dtype.size
 
 
-def _saved_for_backward(graph) -> set:
-    """Forward tensors (neither variables nor constants) read by an op of a gradient tape's backward pass."""
+def _saved_for_backward(graph) -> list:
+    """Forward tensors (neither variables nor constants) read by an op of a gradient tape's backward pass, each
+    once."""
     backward = [op for op in graph.get_operations() if op.name.startswith("gradient_tape")]
-    return {t for op in backward for t in op.inputs if not t.op.name.startswith("gradient_tape")
-            and t.op.type not in ("ReadVariableOp", "Const", "VarHandleOp", "Placeholder")}
+    saved = {t.ref(): t for op in backward for t in op.inputs if not t.op.name.startswith("gradient_tape")
+             and t.op.type not in ("ReadVariableOp", "Const", "VarHandleOp", "Placeholder")}
+    return list(saved.values())
 
 
 def run_part(part: str) -> dict:

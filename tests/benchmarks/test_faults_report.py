@@ -85,4 +85,4 @@ def test_render_and_figure(tmp_path):
     assert "`error: model_dir X is in use by pid 1`" in page
     assert "| newest index missing | resumed from step 15 | resumed from step 15 |" in page
     path = faults_report.write_figure(report(), str(tmp_path / "faults.png"))
-    assert Image.open(path).size == (1000, 720)
+    assert Image.open(path).size == (1000, 780)
