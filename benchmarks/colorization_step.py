@@ -19,6 +19,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 from absl import app, flags  # noqa: E402
 
+from benchmarks.synthetic_inputs import FLOWERS_VOCAB_SIZE  # noqa: E402
 from lbie_tf.cli import flags as lbie_flags  # noqa: E402
 
 lbie_flags.define_colorization_flags()
@@ -27,7 +28,7 @@ lbie_flags.define_training_flags()
 flags.DEFINE_string("preset", os.path.join(ROOT, "configs", "flowers_paper.cfg"), "Preset flagfile to time.")
 flags.DEFINE_integer("image_size", 256, "Image height = width.")
 flags.DEFINE_integer("words", 30, "Caption length in words.")
-flags.DEFINE_integer("vocab_size", 5000, "Vocabulary size when the preset takes it from the data (0).")
+flags.DEFINE_integer("vocab_size", FLOWERS_VOCAB_SIZE, "Vocabulary size when the preset takes it from the data (0).")
 flags.DEFINE_integer("steps", 20, "Timed steps.")
 flags.DEFINE_integer("warmup", 3, "Untimed steps first (tracing).")
 FLAGS = flags.FLAGS
@@ -37,9 +38,9 @@ def main(argv) -> None:
     del argv
     import dataclasses
 
-    import numpy as np
     import tensorflow as tf
 
+    from benchmarks.synthetic_inputs import colorization_batch
     from lbie_tf.tasks.colorization import ColorizationTask
     from lbie_tf.training.strategy import select_strategy
     from lbie_tf.training.trainer import Trainer
@@ -55,12 +56,8 @@ def main(argv) -> None:
     if keep["batch_size"]:
         training = dataclasses.replace(training, batch_size=keep["batch_size"])
     batch, size, words = training.batch_size, keep["image_size"], keep["words"]
-    rng = np.random.default_rng(0)
-    example = {
-        "gray": tf.constant(rng.uniform(-1, 1, (batch, size, size, 1)), tf.float32),
-        "ab": tf.constant(rng.uniform(-0.5, 0.5, (batch, size, size, 2)), tf.float32),
-        "tokens": tf.constant(rng.integers(2, generator.vocab_size, (batch, words)), tf.int32),
-    }
+    example = {name: tf.constant(value)
+               for name, value in colorization_batch(generator.vocab_size, batch, size, words).items()}
     strategy = select_strategy(training.strategy)
     task = ColorizationTask(generator, discriminator, gan, training)
     trainer = Trainer(task, training, strategy, model_dir=os.path.join("/tmp", "colorization_step_unused"),

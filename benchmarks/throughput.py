@@ -79,9 +79,9 @@ def time_training(batch_size: int, steps: int, warmup: int) -> float:
 
 
 def time_referit_training(batch_size: int, steps: int, warmup: int) -> float:
-    import numpy as np
     import tensorflow as tf
 
+    from benchmarks.synthetic_inputs import referit_batch
     from lbie_tf.cli.flags import config_from_flagfile
     from lbie_tf.configs import SegmenterConfig, TrainingConfig
     from lbie_tf.tasks.referit_segmentation import ReferitSegmentationTask
@@ -90,12 +90,7 @@ def time_referit_training(batch_size: int, steps: int, warmup: int) -> float:
     model_config = config_from_flagfile(SegmenterConfig, REFERIT_PRESET)
     training = dataclasses.replace(config_from_flagfile(TrainingConfig, REFERIT_PRESET), batch_size=batch_size,
                                    jit_compile=FLAGS.jit_compile, mixed_precision=FLAGS.mixed_precision)
-    size, rng = model_config.image_size, np.random.default_rng(0)
-    batch = {"image": rng.integers(0, 256, (batch_size, size, size, 3), dtype=np.uint8),
-             "tokens": np.concatenate([np.zeros((batch_size, 16), np.int32),
-                                       rng.integers(4, model_config.vocab_size, (batch_size, 4), dtype=np.int32)], 1),
-             "labels": (rng.random((batch_size, size, size)) < 0.2).astype(np.int32),
-             "example_id": np.arange(batch_size, dtype=np.int64)}
+    batch = referit_batch(model_config, batch_size)
     if FLAGS.mixed_precision:
         import keras
 

@@ -86,7 +86,7 @@ RUN_CONFIG_FILE = "model_config.json"
 _PREFIX = "ckpt"  # file prefix inside a checkpoint folder: ckpt.index, ckpt.data-*
 _STEP_DIR = re.compile(r"^ckpt-(\d+)$")
 _STATE_LINE = re.compile(r'^(model_checkpoint_path|all_model_checkpoint_paths): "ckpt-(\d+)/ckpt"$')
-_TMP_MARK = ".tmp-"
+TMP_MARK = ".tmp-"  # in the names of files and folders being written: `ckpt-300.tmp-1a2b3c4d`
 _OWN_NAMES = ("ckpt-", STATE_FILE, LATEST_FILE, RUN_CONFIG_FILE)  # leftovers `<name>.tmp-*` are ours to delete
 _FRESH_DIR_HINT = "use a fresh --model_dir or the flags it was trained with"
 _DISK_HINT = "free space or fix the directory's permissions, then resume"
@@ -259,7 +259,7 @@ class AtomicCheckpointManager:
         for name in os.listdir(self.directory):
             match = _STEP_DIR.match(name)
             if ((match and int(match.group(1)) not in kept) or name == LATEST_FILE
-                    or (_TMP_MARK in name and name.startswith(_OWN_NAMES))):
+                    or (TMP_MARK in name and name.startswith(_OWN_NAMES))):
                 _remove(os.path.join(self.directory, name))
 
 
@@ -431,7 +431,7 @@ def _parse_latest(text: str) -> int | None:
 
 
 def _tmp_name(path: str) -> str:
-    return f"{path}{_TMP_MARK}{secrets.token_hex(4)}"
+    return f"{path}{TMP_MARK}{secrets.token_hex(4)}"
 
 
 def _rename_into_place(tmp_dir: str, final_dir: str) -> None:
