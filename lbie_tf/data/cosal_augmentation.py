@@ -10,11 +10,11 @@ its seed and id, like the rest of the stream, so resumed runs see the same image
    pixel with soft (anti-aliased) edges. The label map is taken from the moved shape (coverage >= 0.5), so the
    labels follow the pixels.
 2. `draw_sketch`: the ink is the coverage, grown or shrunk by one pixel (a 3x3 max or min pool) with the
-   probabilities `STROKE_PROBABILITIES` (stroke width), blurred by a Gaussian of standard deviation in
-   `BLUR_SIGMA_RANGE` pixels (the soft edges of a drawing resized down to the model's size: an antialiased
-   resize by a factor k spreads an edge over about one output pixel whatever k), scaled by an ink level in
-   `INK_RANGE` (grey pencil to black); then, with probability `JPEG_PROBABILITY`, JPEG-compressed at a
-   quality in `JPEG_QUALITY_RANGE`.
+   probabilities `STROKE_PROBABILITIES` (stroke width), scaled by an ink level in `INK_RANGE` (grey pencil
+   to black); then, with probability `JPEG_PROBABILITY`, JPEG-compressed at a quality in `JPEG_QUALITY_RANGE`.
+
+A Gaussian blur of the ink (standard deviation up to 1.2 pixels) was tried as well and removed: it did not
+bring the second renderer's IoU closer (`docs/results/cosal_best.md`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from lbie_tf.ops import random_hash
 SCALE_RANGE = (0.85, 1.1)
 SHIFT_FRACTION = 0.06
 STROKE_PROBABILITIES = (0.2, 0.6, 0.2)  # thinner by a pixel, unchanged, thicker by a pixel
-BLUR_SIGMA_RANGE = (0.0, 1.2)
 INK_RANGE = (0.7, 1.0)
 JPEG_PROBABILITY = 0.5
 JPEG_QUALITY_RANGE = (30, 95)
@@ -34,8 +33,7 @@ JPEG_QUALITY_RANGE = (30, 95)
 _MOVE_STREAM = 16
 _SKETCH_STREAM = 17
 _MOVE_DRAWS = 3  # scale, shift x, shift y per cell
-_SKETCH_DRAWS = 5  # stroke, ink, JPEG yes/no, JPEG quality, blur
-_BLUR_RADIUS = 3  # kernel taps on each side of the centre (covers 2.5 standard deviations of the widest blur)
+_SKETCH_DRAWS = 4  # stroke, ink, JPEG yes/no, JPEG quality
 
 
 def _between(uniform: tf.Tensor, bounds: tuple[float, float]) -> tf.Tensor:
@@ -73,18 +71,6 @@ def move_shapes(masks: tf.Tensor, example_ids: tf.Tensor, seed: int) -> tf.Tenso
     return tf.reshape(moved, tf.shape(masks))
 
 
-def _blur(ink: tf.Tensor, sigma: tf.Tensor) -> tf.Tensor:
-    """Separable Gaussian blur with one standard deviation per image: `[batch, S, S, 1]`, `[batch]`."""
-    taps = tf.range(-_BLUR_RADIUS, _BLUR_RADIUS + 1, dtype=tf.float32)
-    kernels = tf.exp(-tf.square(taps) / (2.0 * tf.square(tf.maximum(sigma, 1e-3))[:, tf.newaxis]))
-    kernels = kernels / tf.reduce_sum(kernels, axis=1, keepdims=True)  # [batch, taps]; sigma 0 = identity
-    channels = tf.transpose(ink, [3, 1, 2, 0])  # the batch as channels of one image: one kernel each
-    rows = tf.transpose(kernels)[:, tf.newaxis, :, tf.newaxis]  # [taps, 1, batch, 1]
-    blurred = tf.nn.depthwise_conv2d(channels, rows, [1, 1, 1, 1], "SAME")
-    blurred = tf.nn.depthwise_conv2d(blurred, tf.transpose(rows, [1, 0, 2, 3]), [1, 1, 1, 1], "SAME")
-    return tf.transpose(blurred, [3, 1, 2, 0])
-
-
 def draw_sketch(coverage: tf.Tensor, example_ids: tf.Tensor, seed: int) -> tf.Tensor:
     """The sketch a person might hand in for the given shape coverage.
 
@@ -103,7 +89,6 @@ def draw_sketch(coverage: tf.Tensor, example_ids: tf.Tensor, seed: int) -> tf.Te
     cumulative = tf.cumsum(tf.constant(STROKE_PROBABILITIES, tf.float32))
     stroke = tf.reduce_sum(tf.cast(uniforms[:, :1] >= cumulative[:-1], tf.int32), axis=1)  # 0, 1 or 2
     ink = tf.gather(tf.stack([thinner, ink, thicker], axis=1), stroke, batch_dims=1)
-    ink = _blur(ink, _between(uniforms[:, 4], BLUR_SIGMA_RANGE))
     ink = ink * _between(uniforms[:, 1], INK_RANGE)[:, tf.newaxis, tf.newaxis, tf.newaxis]
     sketch = tf.cast(tf.round(255.0 * (1.0 - ink)), tf.uint8)  # [batch, S, S, 1]
     quality = tf.cast(tf.floor(_between(uniforms[:, 3], (JPEG_QUALITY_RANGE[0], JPEG_QUALITY_RANGE[1] + 1))),

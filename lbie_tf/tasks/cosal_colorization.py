@@ -125,6 +125,9 @@ def make_trainer(generator: ColorizerConfig, discriminator: DiscriminatorConfig,
     if generator.vocab_size == 0:
         generator = dataclasses.replace(generator, vocab_size=VOCAB_SIZE)
     check_compatible(generator)
+    if data.augment:
+        raise ConfigError("CosalConfig.augment augments the segmentation sketches; CoSaL colorization reads the "
+                          "grey picture, which it does not augment: leave it off")
     task = ColorizationTask(generator, discriminator, gan, training, metrics_factory=CosalColourMetrics)
     return Trainer(
         task, training, strategy, model_dir,

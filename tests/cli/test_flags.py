@@ -20,11 +20,14 @@ def test_cosal_flags_are_generated_from_the_config_with_its_defaults():
     names = {field.name: lbie_flags.flag_name(CosalConfig, field) for field in dataclasses.fields(CosalConfig)}
     assert names == {"image_size": None, "num_direct": "num_direct", "legacy_captions": "cosal_legacy_captions",
                      "seed": "data_seed", "train_size": "cosal_train_size", "test_size": "cosal_test_size",
-                     "curriculum": "cosal_curriculum"}
+                     "curriculum": "cosal_curriculum", "num_direct_mixture": "cosal_num_direct_mixture",
+                     "augment": "cosal_augment"}
     assert values["data_seed"].value == CosalConfig.seed and values["cosal_train_size"].value == CosalConfig.train_size
-    values(["test", "--cosal_curriculum=8:100,6:200", "--num_direct=5"])
+    values(["test", "--cosal_curriculum=8:100,6:200", "--num_direct=5", "--cosal_num_direct_mixture=4,4,8",
+            "--cosal_augment"])
     config = lbie_flags.config_from_flags(CosalConfig, flag_values=values, image_size=48)
     assert config.curriculum == ((8, 100), (6, 200)) and config.num_direct == 5
+    assert config.num_direct_mixture == (4, 4, 8) and config.augment
 
 
 def test_library_errors_name_fields_and_the_command_line_names_flags():

@@ -2,6 +2,8 @@
 accuracy / caption consistency against brute-force loops."""
 
 import numpy as np
+import pytest
+import tensorflow as tf
 
 from lbie_tf.data import cosal
 from lbie_tf.data import cosal_vocabulary as vocab
@@ -55,3 +57,13 @@ def test_metrics_match_brute_force():
     metrics = cc.CosalColourMetrics()
     metrics.update(batch, truth.astype(np.float32), None)
     assert metrics.result() == {"shape_color_accuracy": 1.0, "consistency": 1.0}
+
+
+def test_sketch_augmentation_is_refused_for_colorization(tmp_path):
+    from lbie_tf.configs import ColorizerConfig, DiscriminatorConfig, GanConfig, TrainingConfig
+    from lbie_tf.errors import ConfigError
+    from lbie_tf.tasks.cosal_colorization import make_trainer
+
+    with pytest.raises(ConfigError, match="CosalConfig.augment"):
+        make_trainer(ColorizerConfig(vocab_size=0), DiscriminatorConfig(), GanConfig(), TrainingConfig(),
+                     cosal.CosalConfig(augment=True), str(tmp_path), tf.distribute.get_strategy())

@@ -1,0 +1,34 @@
+"""The default shipped segmenter handles 4 to 8 direct sentences and sketches from another renderer, as its
+metadata records (measured by experiments/cosal_best.py on 10,000 test images per row)."""
+
+import pytest
+
+from experiments.cosal_best import measure
+from lbie_tf import pretrained
+
+SAMPLE = 300  # the first test images of each row, and second-renderer images
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return pretrained.load_pretrained_segmenter()
+
+
+def test_the_default_is_the_best_model_and_records_its_rows(shipped):
+    _, metadata = shipped
+    assert metadata["name"] == pretrained.DEFAULT_SEGMENTER
+    rows = metadata["evaluation_by_num_direct"]
+    assert {"4", "6", "8"} <= set(rows)
+    assert min(rows[n]["test_split"] for n in ("4", "6", "8")) >= 0.99
+
+
+@pytest.mark.parametrize("num_direct", [4, 8])
+def test_shipped_default_scores_what_it_records_on_both_renderers(shipped, num_direct):
+    model, metadata = shipped
+    recorded = metadata["evaluation_by_num_direct"][str(num_direct)]
+    measured = measure(model, num_direct, test_size=SAMPLE, renderer_size=SAMPLE, renderer_seed=0)
+    assert measured["test_split"]["mean_iou"] > recorded["test_split"] - 0.02
+    assert measured["second_renderer"]["mean_iou"] > recorded["second_renderer"] - 0.03
+    # Sketches from another renderer: the shapes and colours are found; what is lost is at the outlines.
+    assert measured["second_renderer"]["mean_iou"] > 0.85
+    assert measured["second_renderer"]["error_share_on_edge_band"] > 0.9
