@@ -27,6 +27,9 @@ MODEL_CONCURRENCY_ID = "model"
 MAX_QUEUED_REQUESTS = 64
 SKETCH_BRUSH_PIXELS = 14
 TITLE = "lbie-tf: language-based image editing"
+RESULT_HEIGHT = 220  # pixels: the small result pictures are shown enlarged, pixels as blocks (PAGE_CSS)
+ATTENTION_HEIGHT = 360
+PAGE_CSS = "#class-map img, #overlay img, #stop-steps img, #colourised img {image-rendering: pixelated}"
 _LOG = logging.getLogger(__name__)
 
 
@@ -116,15 +119,17 @@ def build_page(models: DemoModels, segmentation_examples: list[tuple[str, str]],
                 with gr.Column():
                     with gr.Row():
                         class_map = gr.Image(label="result (class colours)", format="png", interactive=False,
-                                             elem_id="class-map")
-                        overlay = gr.Image(label="overlay", format="png", interactive=False, elem_id="overlay")
+                                             height=RESULT_HEIGHT, elem_id="class-map")
+                        overlay = gr.Image(label="overlay", format="png", interactive=False,
+                                           height=RESULT_HEIGHT, elem_id="overlay")
                         stop_steps = gr.Image(label="stop step of each region", format="png", interactive=False,
-                                              elem_id="stop-steps")
+                                              height=RESULT_HEIGHT, elem_id="stop-steps")
                     step = gr.Radio([1], value=1, label="fusion step", elem_id="fusion-step")
                     attention = gr.AnnotatedImage(label="regions by the sentence they attend to most (hover a "
-                                                  "sentence or a region)", format="png", elem_id="attention")
-                    explanation = gr.Image(label="the lbie-edit --explain figure", format="png", interactive=False,
-                                           elem_id="explanation")
+                                                  "sentence or a region)", format="png", height=ATTENTION_HEIGHT,
+                                                  elem_id="attention")
+            explanation = gr.Image(label="the lbie-edit --explain figure", format="png", interactive=False,
+                                   elem_id="explanation")
             view = gr.State(None)
             segment_button.click(segment, [model_name, sketch, upload, caption],
                                  [class_map, overlay, stop_steps, explanation, step, attention, view],
@@ -140,7 +145,8 @@ def build_page(models: DemoModels, segmentation_examples: list[tuple[str, str]],
                     gr.Examples([list(pair) for pair in colorization_examples], [grey_upload, grey_caption],
                                 label="generated examples (every shape at the same lightness)")
                     colorize_button = gr.Button("Colourise", variant="primary", elem_id="colorize-button")
-                colourised = gr.Image(label="colourised", format="png", interactive=False, elem_id="colourised")
+                colourised = gr.Image(label="colourised", format="png", interactive=False, height=RESULT_HEIGHT,
+                                      elem_id="colourised")
             colorize_button.click(colorize, [grey_upload, grey_caption], colourised, api_name="colorize",
                                   concurrency_id=MODEL_CONCURRENCY_ID, concurrency_limit=1)
     return page.queue(max_size=MAX_QUEUED_REQUESTS, default_concurrency_limit=1)

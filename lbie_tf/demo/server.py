@@ -33,7 +33,7 @@ def start(models: DemoModels, port: int, folder: str, block: bool = True):
     Returns:
         `(page, url)`: the launched `gr.Blocks` (`page.close()` stops it) and its address.
     """
-    from lbie_tf.demo.page import build_page
+    from lbie_tf.demo.page import PAGE_CSS, build_page
 
     segmentation = examples.segmentation_examples(os.path.join(folder, "segmentation"))
     colorization = examples.colorization_examples(os.path.join(folder, "colorization"))
@@ -41,5 +41,5 @@ def start(models: DemoModels, port: int, folder: str, block: bool = True):
     segment_request(models.segmenter(models.default_segmenter), uploaded_image(image_path), caption)
     page = build_page(models, segmentation, colorization)
     _, url, _ = page.launch(server_name=HOST, server_port=port, prevent_thread_lock=not block, quiet=not block,
-                            ssr_mode=False, allowed_paths=[folder], show_error=False)
+                            ssr_mode=False, allowed_paths=[folder], show_error=False, css=PAGE_CSS)
     return page, url
