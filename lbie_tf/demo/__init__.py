@@ -8,7 +8,9 @@ One job per module:
   checks of `lbie-edit`;
 - `segmentation`: one segmentation request → the pictures the page shows (`lbie_tf.cli.edit.segment`);
 - `colorization`: one colorization request → the colourised picture;
-- `page`: the Gradio page wiring those together, with one-line errors shown in the page.
+- `page`: the Gradio page wiring those together, with one-line errors shown in the page;
+- `server`: writing the examples, warming the model up and serving the page on 127.0.0.1;
+- `process`: `lbie-demo` in a process of its own (the browser tests, `benchmarks/demo_requests.py`).
 
 The entry point is `lbie_tf.cli.demo` (`lbie-demo`). Gradio is an optional extra: `pip install -e '.[demo]'`.
 """

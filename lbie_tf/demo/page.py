@@ -29,7 +29,8 @@ SKETCH_BRUSH_PIXELS = 14
 TITLE = "lbie-tf: language-based image editing"
 RESULT_HEIGHT = 220  # pixels: the small result pictures are shown enlarged, pixels as blocks (PAGE_CSS)
 ATTENTION_HEIGHT = 360
-PAGE_CSS = "#class-map img, #overlay img, #stop-steps img, #colourised img {image-rendering: pixelated}"
+PAGE_CSS = ("#class-map img, #overlay img, #stop-steps img, #colourised img "
+            "{image-rendering: pixelated; width: 100%; height: 100%; object-fit: contain}")
 _LOG = logging.getLogger(__name__)
 
 
