@@ -1,12 +1,18 @@
 # Two commands on a fresh machine: `make demo` and `make test`. Both create .venv when missing and install
 # the package with its test extra (skipped when setup.py has not changed since the last install).
+# `make demo-web`: the same, with the demo extra, then the lbie-demo web page on http://127.0.0.1:7860/.
+# `make test-browser`: the tests that start the web page (a headless system Chromium: Debian's `chromium`),
+# failing instead of skipping when Chromium or the demo extra is missing; .ci/run calls it.
 PYTHON ?= python3
 VENV ?= .venv
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.lbie-installed
+DEMO_STAMP := $(VENV)/.lbie-demo-installed
 DEMO_DIR ?= runs/demo
+DEMO_FLAGS ?=
+TEST_MARKS ?= not slow
 
-.PHONY: setup test test-all test-slow lint demo benchmark clean
+.PHONY: setup setup-demo test test-all test-slow test-browser lint demo demo-web benchmark clean
 
 $(VPY):
 	$(PYTHON) -m venv $(VENV)
@@ -18,9 +24,18 @@ $(STAMP): setup.py | $(VPY)
 
 setup: $(STAMP)
 
+$(DEMO_STAMP): $(STAMP)
+	$(VPY) -m pip install --quiet -e '.[test,demo]'
+	touch $(DEMO_STAMP)
+
+setup-demo: $(DEMO_STAMP)
+
 # `make test`: the suite without the long end-to-end trainings (marked slow); `make test-all`: everything.
 test: setup
-	$(VPY) -m pytest -q -n auto --dist worksteal -m "not slow" tests
+	$(VPY) -m pytest -q -n auto --dist worksteal -m "$(TEST_MARKS)" tests
+
+test-browser: setup-demo
+	LBIE_REQUIRE_BROWSER=1 $(VPY) -m pytest -q -p no:xdist -m browser tests/demo
 
 test-slow: setup
 	$(VPY) -m pytest -q -n auto --dist worksteal -m slow tests
@@ -38,6 +53,9 @@ demo: setup
 	@echo "--- the pretrained model shipped with the package, on a sketch it has never seen:"
 	$(VPY) -m lbie_tf.cli.cosal_example --out_dir=$(DEMO_DIR)/example --index=1
 	$(VPY) -m lbie_tf.cli.edit --text_file=$(DEMO_DIR)/example/cosal_pairs.txt --out=$(DEMO_DIR)/example --explain
+
+demo-web: setup-demo
+	$(VPY) -m lbie_tf.cli.demo $(DEMO_FLAGS)
 
 benchmark: setup
 	$(VPY) -m benchmarks.throughput

@@ -23,11 +23,16 @@ setup(
         "absl-py>=2.1",
         "scipy>=1.13",
     ],
-    extras_require={"test": ["pytest>=8", "pytest-xdist>=3.5", "ruff==0.17.5"]},
+    extras_require={
+        "test": ["pytest>=8", "pytest-xdist>=3.5", "ruff==0.17.5"],
+        # lbie-demo's web page, and the browser that tests it (Playwright drives the system Chromium).
+        "demo": ["gradio==6.31.0", "gradio_client==2.7.2", "playwright==1.65.2"],
+    },
     entry_points={"console_scripts": [
         "lbie-train-segmentation=train_segmentation:run",
         "lbie-train-colorization=train_colorization:run",
         "lbie-edit=lbie_tf.cli.edit:main",
+        "lbie-demo=lbie_tf.cli.demo:main",
         "lbie-export=lbie_tf.cli.export:main",
         "lbie-summary=lbie_tf.cli.summary:main",
         "lbie-evaluate-referit=lbie_tf.cli.evaluate_referit:main",

@@ -69,7 +69,12 @@ def _parse_flags(argv: list[str]) -> list[str]:
         sys.exit(2)
 
 
-def _print_error(error: Exception) -> None:
+def error_line(error: Exception) -> str:
+    """The one line a user sees for an error: its message's first line, config field names as flag names."""
     from lbie_tf.cli.flags import to_flag_names
 
-    print(f"error: {to_flag_names((str(error).splitlines() or [type(error).__name__])[0])}", file=sys.stderr)
+    return to_flag_names((str(error).splitlines() or [type(error).__name__])[0])
+
+
+def _print_error(error: Exception) -> None:
+    print(f"error: {error_line(error)}", file=sys.stderr)

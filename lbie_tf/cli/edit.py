@@ -222,14 +222,15 @@ def write_outputs(model, edit: Edit, image: np.ndarray, explain: bool) -> list[s
     return written
 
 
-def load_model():
-    """The segmenter the flags name (`--saved_model`, `--model_dir` or the shipped one); a one-line error for a
+def load_model(model_dir: str | None = None, saved_model: str | None = None, pretrained: str | None = None):
+    """The segmenter `lbie-edit` (and `lbie-demo`) runs, from at most one source (`load_segmenter`'s arguments:
+    `--model_dir`, `--saved_model`, a shipped model's name; none: the shipped default); a one-line error for a
     model `lbie-edit` cannot run."""
     from lbie_tf.serving.export import check_servable
     from lbie_tf.serving.loading import load_segmenter
 
-    model = load_segmenter(FLAGS.model_dir, FLAGS.saved_model)
-    if not FLAGS.saved_model:  # an lbie-export SavedModel was checked when it was written
+    model = load_segmenter(model_dir, saved_model, pretrained)
+    if not saved_model:  # an lbie-export SavedModel was checked when it was written
         check_servable(model)
     return model
 
@@ -248,7 +249,7 @@ def _main(argv: list[str]) -> None:
         with _located(edit.where):
             image = read_image_file(edit.image_path)
         if model is None:  # after the first image is read: a bad image fails before the model is loaded
-            model = load_model()
+            model = load_model(FLAGS.model_dir, FLAGS.saved_model)
         with _located(edit.where):
             written = write_outputs(model, edit, image, FLAGS.explain)
         print(f"{edit.image_path}: wrote {', '.join(written)}")

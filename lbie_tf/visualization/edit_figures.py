@@ -51,8 +51,9 @@ def overlay(image: np.ndarray, labels: np.ndarray, palette: np.ndarray, alpha: f
     return blended
 
 
-def _enlarge(image: np.ndarray, size: int) -> np.ndarray:
-    """uint8 `[h, w, 3]` → `[size, size, 3]`, nearest-neighbour (blocks stay blocks)."""
+def enlarge(image: np.ndarray, size: int) -> np.ndarray:
+    """uint8 `[h, w, 3]` (or a mask `[h, w]`) → `[size, size, 3]` (`[size, size]`), nearest-neighbour (blocks
+    stay blocks)."""
     return np.asarray(Image.fromarray(image).resize((size, size), Image.NEAREST))
 
 
@@ -63,10 +64,15 @@ def _framed(image: np.ndarray) -> np.ndarray:
     return framed
 
 
+def sentence_labels(sentences: list[str]) -> list[str]:
+    """How the attention views name each sentence: "k. sentence" (k from 1)."""
+    return [f"{k + 1}. {sentence}" for k, sentence in enumerate(sentences)]
+
+
 def sentence_key(sentences: list[str]) -> np.ndarray:
     """A key panel: one row per sentence, its `SENTENCE_COLORS` swatch and "k. sentence"; uint8 `[h, w, 3]`."""
     font = ImageFont.load_default()
-    labels = [f"{k + 1}. {sentence}" for k, sentence in enumerate(sentences)]
+    labels = sentence_labels(sentences)
     width = 30 + int(max(font.getlength(label) for label in labels))
     key = Image.new("RGB", (width, _KEY_ROW * len(labels)), (255, 255, 255))
     draw = ImageDraw.Draw(key)
@@ -82,12 +88,12 @@ def explain_figure(path: str, result: dict, sentences: list[str]) -> str:
     size = FIGURE_PANEL_SIZE
     attention = result["attention"]  # [T, M, N, sentences]
     steps = attention.shape[0]
-    panels = [("input (model size)", _framed(_enlarge(result["model_input"], size))),
-              ("result", _framed(_enlarge(colorize_labels(result["labels"], cosal_vocabulary.RGB_PALETTE), size))),
+    panels = [("input (model size)", _framed(enlarge(result["model_input"], size))),
+              ("result", _framed(enlarge(colorize_labels(result["labels"], cosal_vocabulary.RGB_PALETTE), size))),
               ("stop step", stop_step_image(result["stop_step"], steps, size))]
     if np.any(attention):
         attended = np.argmax(attention, axis=-1)  # [T, M, N]
-        panels += [(f"step {t + 1}: attended", _enlarge(SENTENCE_COLORS[attended[t]], size)) for t in range(steps)]
+        panels += [(f"step {t + 1}: attended", enlarge(SENTENCE_COLORS[attended[t]], size)) for t in range(steps)]
         panels.append(("sentences", sentence_key(sentences)))
         lines = ["step panels: each region in the colour of the sentence it attends to most (key: sentences)"]
     else:

@@ -1,0 +1,73 @@
+"""The models the page serves: segmenters by name (the shipped ones — every folder of `lbie_tf/pretrained` that
+holds a segmenter, so a newly shipped model appears without a change here — or the one model a user names with
+`--model_dir` / `--saved_model`, loaded as `lbie-edit` loads it) and an optional colorizer (`--colorizer_dir`).
+Segmenters are loaded on first use and kept."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from lbie_tf import pretrained
+from lbie_tf.data import cosal
+from lbie_tf.errors import DataError
+
+COLORIZER_SIZE = cosal.CosalConfig().image_size  # the CoSaL colorization data's square side
+
+
+def shipped_segmenters() -> list[str]:
+    """Names of the shipped models whose metadata describes a segmenter (the default first)."""
+    names = [name for name in pretrained.available()
+             if "model" in _metadata(os.path.join(pretrained.PRETRAINED_DIR, name, pretrained.METADATA_FILE))]
+    return sorted(names, key=lambda name: name != pretrained.DEFAULT_SEGMENTER)
+
+
+def _metadata(path: str) -> dict:
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+class DemoModels:
+    """The page's models.
+
+    Args:
+        model_dir: a `train_segmentation.py` run to serve instead of the shipped segmenters.
+        saved_model: an `lbie-export` version folder to serve instead of the shipped segmenters.
+        colorizer_dir: a CoSaL `train_colorization.py` run for the colorization tab (None: the tab says that
+            no colorizer is loaded).
+    """
+
+    def __init__(self, model_dir: str | None = None, saved_model: str | None = None,
+                 colorizer_dir: str | None = None):
+        from lbie_tf.serving.loading import load_colorizer
+
+        self._model_dir, self._saved_model = model_dir, saved_model
+        own = model_dir or saved_model
+        self.segmenter_names = [f"your model: {own}"] if own else shipped_segmenters()
+        self._segmenters = {}
+        self.colorizer = None
+        if colorizer_dir:
+            from lbie_tf.tasks.cosal_colorization import check_compatible
+
+            self.colorizer = load_colorizer(colorizer_dir)
+            check_compatible(self.colorizer.config)
+
+    @property
+    def default_segmenter(self) -> str:
+        """The name the page selects first."""
+        return self.segmenter_names[0]
+
+    def segmenter(self, name: str):
+        """The segmenter called `name` (one of `segmenter_names`), loaded on first use."""
+        if name not in self.segmenter_names:
+            raise DataError(f"no model named {name!r}; choose one of: {', '.join(self.segmenter_names)}")
+        if name not in self._segmenters:
+            self._segmenters[name] = self._load(name)
+        return self._segmenters[name]
+
+    def _load(self, name: str):
+        from lbie_tf.cli.edit import load_model
+
+        if self._model_dir or self._saved_model:
+            return load_model(self._model_dir, self._saved_model)
+        return load_model(pretrained=name)
