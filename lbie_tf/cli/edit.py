@@ -66,6 +66,9 @@ from lbie_tf.visualization.figures import colorize_labels  # noqa: E402
 FLAGS = flags.FlagValues()
 flags.DEFINE_string("model_dir", None, "A train_segmentation.py --model_dir to use (its latest checkpoint); "
                     "default: the pretrained model shipped with the package.", flag_values=FLAGS)
+flags.DEFINE_string("pretrained", None, "Instead of --model_dir: the name of a model shipped with the package "
+                    "(cosal_best, the default, or cosal_paper_t4: the paper's T = 4 preset, for comparison).",
+                    flag_values=FLAGS)
 flags.DEFINE_string("saved_model", None, "Instead of --model_dir: a SavedModel version folder written by "
                     "lbie-export (<export_dir>/<version>).", flag_values=FLAGS)
 flags.DEFINE_string("image", None, "The image to edit (with --text).", flag_values=FLAGS)
@@ -249,7 +252,7 @@ def _main(argv: list[str]) -> None:
         with _located(edit.where):
             image = read_image_file(edit.image_path)
         if model is None:  # after the first image is read: a bad image fails before the model is loaded
-            model = load_model(FLAGS.model_dir, FLAGS.saved_model)
+            model = load_model(FLAGS.model_dir, FLAGS.saved_model, FLAGS.pretrained)
         with _located(edit.where):
             written = write_outputs(model, edit, image, FLAGS.explain)
         print(f"{edit.image_path}: wrote {', '.join(written)}")

@@ -141,6 +141,21 @@ def test_default_model_is_the_shipped_one(tmp_path, monkeypatch, example):
     assert _read(str(tmp_path / "r.png")).shape == sketch.shape
 
 
+def test_pretrained_picks_a_shipped_model_by_name(tmp_path, monkeypatch, example, capsys):
+    monkeypatch.undo()  # the real load_pretrained_segmenter
+    sketch, caption = example
+    image = _write(tmp_path / "sketch.png", sketch)
+    truth = next(iter(cosal.test_dataset(cosal.CosalConfig(), 1)))["rgb"][0].numpy()
+    accuracy = {}
+    for name in ("cosal_best", "cosal_paper_t4"):
+        assert _edit(f"--image={image}", f"--text={caption}", f"--out={tmp_path}/{name}.png",
+                     f"--pretrained={name}") == 0
+        accuracy[name] = np.mean(np.all(_read(str(tmp_path / f"{name}.png")) == truth, axis=-1))
+    assert accuracy["cosal_best"] > 0.99 and accuracy["cosal_paper_t4"] < accuracy["cosal_best"]
+    assert _edit(f"--image={image}", f"--text={caption}", f"--out={tmp_path}/x.png", "--pretrained=nope") == 2
+    assert "no pretrained model named 'nope'" in capsys.readouterr().err
+
+
 def test_animated_gif_is_read_by_its_first_frame(tmp_path):
     frames = [Image.fromarray(np.full((30, 20, 3), value, np.uint8)).convert("P") for value in (0, 255, 0)]
     (tmp_path / "a.gif").write_bytes(encoded(frames[0], "GIF", save_all=True, append_images=frames[1:]))
