@@ -73,11 +73,12 @@ def make_trainer(strategy):
 
 def main(argv) -> None:
     del argv
-    from lbie_tf.training.strategy import start_training
-
     if not FLAGS.model_dir:
         raise LbieError("--model_dir is required: the directory for checkpoints, logs and results")
-    strategy = start_training(run_configs()["training"], FLAGS.devices)  # every flag checked before it starts
+    training = run_configs()["training"]  # every flag checked before TensorFlow starts
+    from lbie_tf.training.strategy import start_training
+
+    strategy = start_training(training, FLAGS.devices)
     print(f"strategy: {type(strategy).__name__} with {strategy.num_replicas_in_sync} replica(s); "
           f"model_dir: {FLAGS.model_dir}")
     trainer = make_trainer(strategy)

@@ -54,11 +54,11 @@ def run_configs() -> dict:
 
 def main(argv) -> None:
     del argv
-    from lbie_tf.training.strategy import start_training
-
     if not FLAGS.model_dir:
         raise LbieError("--model_dir is required: the directory for checkpoints, logs and results")
-    configs = run_configs()
+    configs = run_configs()  # every flag checked before TensorFlow starts
+    from lbie_tf.training.strategy import start_training
+
     strategy = start_training(configs["training"], FLAGS.devices)
     print(f"strategy: {type(strategy).__name__} with {strategy.num_replicas_in_sync} replica(s); "
           f"model_dir: {FLAGS.model_dir}")
