@@ -2,8 +2,8 @@
 status 2.
 
 - `--help` (also `-h`, `-?`, `--helpshort`) prints the entry point's docstring and its own flags (those it
-  defines or adopts, not absl's or TensorFlow Datasets' internals) and exits with status 0; `--helpfull`
-  lists every flag of the process, also with status 0.
+  defines or declares with `lbie_tf.cli.flags.declare_key_flags`, not absl's or TensorFlow Datasets'
+  internals) and exits with status 0; `--helpfull` lists every flag of the process, also with status 0.
 - A flag error (an unknown flag — with absl's "Did you mean" suggestion —, a value that does not parse or is
   out of range, a missing required flag) and any `LbieError` print one line `error: <message>` on stderr and
   exit with status 2, without a traceback. Library messages that name config fields name their flags instead.
@@ -27,10 +27,7 @@ def run_app(main) -> None:
 
     try:
         argv = [sys.argv[0], *expand_flagfiles(sys.argv[1:])]
-        if any(arg in HELP_FLAGS + FULL_HELP_FLAGS for arg in argv[1:]):
-            full = any(arg in FULL_HELP_FLAGS for arg in argv[1:])
-            print(flags.FLAGS.get_help() if full else
-                  help_text(sys.modules[main.__module__], flags.FLAGS) + "\n\nAll flags of the process: --helpfull")
+        if _print_help(main, flags.FLAGS, argv):
             sys.exit(0)
         app.run(main, argv=argv, flags_parser=_parse_flags)
     except LbieError as error:
@@ -38,13 +35,16 @@ def run_app(main) -> None:
         sys.exit(2)
 
 
-def exit_status(body, argv: list[str]) -> int:
-    """Run `body(argv)` for an entry point that parses its own flags; returns the exit status: 0, or 2 after
-    one `error: <first line of the message>` on stderr for an `LbieError` or a flag error."""
+def exit_status(body, argv: list[str], flag_values) -> int:
+    """Run `body(argv)` for an entry point that parses its own `flag_values` (not absl's global `FLAGS`), with
+    help as the module docstring says; returns the exit status: 0, or 2 after one `error: <first line of the
+    message>` on stderr for an `LbieError` or a flag error."""
     from absl import flags
 
     from lbie_tf.errors import LbieError
 
+    if _print_help(body, flag_values, argv):
+        return 0
     try:
         body(argv)
     except (LbieError, flags.Error) as error:
@@ -56,6 +56,18 @@ def exit_status(body, argv: list[str]) -> int:
 def help_text(module, flag_values) -> str:
     """An entry point's help: its module docstring, then the flags it defines or adopts in `flag_values`."""
     return f"{(module.__doc__ or '').strip()}\n\nflags:\n{flag_values.module_help(module)}"
+
+
+def _print_help(main, flag_values, argv: list[str]) -> bool:
+    """Print the help `argv` asks for (see the module docstring) of the entry point that defines `main`;
+    returns whether it asked for help."""
+    if not any(arg in HELP_FLAGS + FULL_HELP_FLAGS for arg in argv[1:]):
+        return False
+    if any(arg in FULL_HELP_FLAGS for arg in argv[1:]):
+        print(flag_values.get_help())
+    else:
+        print(help_text(sys.modules[main.__module__], flag_values) + "\n\nAll flags of the process: --helpfull")
+    return True
 
 
 def _parse_flags(argv: list[str]) -> list[str]:

@@ -41,7 +41,7 @@ def build(manual_dir: str, data_dir: str, split_schemes: list[str]) -> list[str]
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status (0, or 2 after one `error: ...` line on stderr)."""
-    return exit_status(_build_from_flags, sys.argv if argv is None else argv)
+    return exit_status(_build_from_flags, sys.argv if argv is None else argv, FLAGS)
 
 
 def _build_from_flags(argv: list[str]) -> None:

@@ -14,11 +14,13 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 
 from lbie_tf.cli import flags as lbie_flags  # noqa: E402
+from lbie_tf.cli.app import run_app  # noqa: E402
 
-lbie_flags.define_cosal_flags()  # --num_direct, --cosal_legacy_captions, --data_seed
+lbie_flags.define_cosal_flags()
+lbie_flags.declare_key_flags(__name__, ("num_direct", "cosal_legacy_captions", "data_seed"))  # the ones it reads
 flags.DEFINE_string("out_dir", "runs/example", "Folder for the sketch, its target and the caption line.")
 flags.DEFINE_integer("index", 0, "Which held-out test example (0-based).", lower_bound=0)
 FLAGS = flags.FLAGS
@@ -52,4 +54,4 @@ def main(argv) -> None:
 
 
 if __name__ == "__main__":
-    app.run(main)
+    run_app(main)

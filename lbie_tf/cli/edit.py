@@ -55,7 +55,7 @@ import numpy as np  # noqa: E402
 from absl import flags  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from lbie_tf.cli.app import exit_status, help_text  # noqa: E402
+from lbie_tf.cli.app import exit_status  # noqa: E402
 from lbie_tf.data import cosal_vocabulary  # noqa: E402
 from lbie_tf.errors import ConfigError, DataError, LbieError  # noqa: E402
 from lbie_tf.serving.captions import encode_text  # noqa: E402
@@ -80,7 +80,6 @@ flags.DEFINE_string("out", None, "Output .png for --image/--text, or output fold
                     flag_values=FLAGS)
 flags.DEFINE_bool("explain", False, "Also write <out stem>_explain.png: per-step attention and stop steps.",
                   flag_values=FLAGS)
-flags.DEFINE_bool("help", False, "Show this help and exit.", short_name="h", flag_values=FLAGS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -241,9 +240,6 @@ def load_model(model_dir: str | None = None, saved_model: str | None = None, pre
 def _main(argv: list[str]) -> None:
     FLAGS.unparse_flags()
     extra = FLAGS(argv)[1:]
-    if FLAGS.help:
-        print(help_text(sys.modules[__name__], FLAGS))
-        return
     if extra:
         raise ConfigError(f"unexpected arguments {extra}; give the caption with --text=\"...\"")
     edits = edits_from_flags()
@@ -264,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     Args:
         argv: the command line, program name first (default: `sys.argv`).
     """
-    return exit_status(_main, sys.argv if argv is None else argv)
+    return exit_status(_main, sys.argv if argv is None else argv, FLAGS)
 
 
 if __name__ == "__main__":

@@ -20,9 +20,8 @@ from lbie_tf.cli import flags as lbie_flags  # noqa: E402
 from lbie_tf.cli.app import run_app  # noqa: E402
 from lbie_tf.errors import LbieError  # noqa: E402
 
-lbie_flags.define_referit_flags()
+lbie_flags.declare_key_flags(__name__, lbie_flags.define_referit_flags())
 flags.DEFINE_string("model_dir", None, "The --model_dir of a ReferIt train_segmentation.py run.")
-flags.adopt_module_key_flags(lbie_flags)
 FLAGS = flags.FLAGS
 
 

@@ -18,6 +18,7 @@ import dataclasses
 import functools
 import os
 import re
+import sys
 
 from absl import flags
 
@@ -67,59 +68,83 @@ def _field_flags() -> tuple[dict[str, str | None], re.Pattern]:
     return names, re.compile(r"\b(" + "|".join(re.escape(name) for name in names) + r")\b")
 
 
-@functools.cache  # once per process, whichever entry points are imported
-def define_cosal_flags() -> None:
+# The `define_*_flags` functions define their flags once per process, whichever entry points are imported, and
+# return the names of the flags they define, which an entry point passes to `declare_key_flags`.
+@functools.cache
+def define_cosal_flags() -> tuple[str, ...]:
     """CoSaL generator flags, one per `CosalConfig` field (`--image_size` comes from the model)."""
-    define_config_flags(CosalConfig, "CoSaL data")
+    return define_config_flags(CosalConfig, "CoSaL data")
 
 
-@functools.cache  # once per process, whichever entry points are imported
-def define_segmenter_flags() -> None:
+@functools.cache
+def define_segmenter_flags() -> tuple[str, ...]:
     """Model architecture flags, one per `SegmenterConfig` field (defaults: the paper's CoSaL model)."""
-    define_config_flags(SegmenterConfig, "Segmentation model")
+    return define_config_flags(SegmenterConfig, "Segmentation model")
 
 
-@functools.cache  # once per process, whichever entry points are imported
-def define_training_flags() -> None:
-    """Training loop flags, one per `TrainingConfig` field, plus the run directory."""
-    define_config_flags(TrainingConfig, "Training")
+@functools.cache
+def define_training_flags() -> tuple[str, ...]:
+    """Training loop flags, one per `TrainingConfig` field, plus the run directory, devices and figure."""
     flags.DEFINE_string("model_dir", None, "Checkpoints, TensorBoard logs and eval_results.json; an existing "
                         "run there is resumed.")
     flags.DEFINE_list("devices", None, "Devices for --strategy=mirrored, e.g. /gpu:0,/gpu:1 (default: all GPUs).")
     flags.DEFINE_string("figure", None, "Write a PNG of a test example (input, target, prediction, stop steps) "
                         "here after training.")
+    return define_config_flags(TrainingConfig, "Training") + ("model_dir", "devices", "figure")
 
 
-@functools.cache  # once per process, whichever entry points are imported
-def define_colorization_flags() -> None:
+@functools.cache
+def define_colorization_flags() -> tuple[str, ...]:
     """Colorization flags: `--generator_*` (`ColorizerConfig`), `--discriminator_*` (`DiscriminatorConfig`),
     the GAN loss (`GanConfig`) and pretrained word vectors; `--dataset` comes from `define_dataset_flag`."""
-    define_config_flags(ColorizerConfig, "Colorization generator")
-    define_config_flags(DiscriminatorConfig, "Colorization discriminator")
-    define_config_flags(GanConfig, "Colorization GAN")
     flags.DEFINE_string("word_vectors", None, "Local word2vec / GloVe text file (`word v1 .. vD` per line) loaded "
                         "into the word embedding, which is then frozen (the released code's GoogleNews vectors).")
+    return (define_config_flags(ColorizerConfig, "Colorization generator")
+            + define_config_flags(DiscriminatorConfig, "Colorization discriminator")
+            + define_config_flags(GanConfig, "Colorization GAN") + ("word_vectors",))
 
 
-@functools.cache  # once per process, whichever entry points are imported
-def define_flowers_flags() -> None:
+@functools.cache
+def define_flowers_flags() -> tuple[str, ...]:
     """`--flowers_*` flags, one per `FlowersConfig` field."""
-    define_config_flags(FlowersConfig, "Flowers data")
+    return define_config_flags(FlowersConfig, "Flowers data")
 
 
-@functools.cache  # once per process, whichever entry points are imported
-def define_referit_flags() -> None:
+@functools.cache
+def define_referit_flags() -> tuple[str, ...]:
     """ReferIt data and initialisation flags, one per `ReferitConfig` field."""
-    define_config_flags(ReferitConfig, "ReferIt")
+    return define_config_flags(ReferitConfig, "ReferIt")
 
 
-@functools.cache  # once per process, whichever entry points are imported
-def define_dataset_flag() -> None:
+@functools.cache
+def define_dataset_flag() -> tuple[str, ...]:
     """`--dataset`, shared by both entry points (every preset sets it): segmentation takes cosal or referit,
     colorization cosal or flowers; each entry point refuses the others with a one-line error."""
     datasets = sorted(set(choices.SEGMENTATION_DATASETS) | set(choices.COLORIZATION_DATASETS))
     flags.DEFINE_enum("dataset", "cosal", datasets, "Data to train and evaluate on: the generated CoSaL stream, "
                       "the prepared ReferIt or Oxford-102 Flowers (--data_dir).")
+    return ("dataset",)
+
+
+def declare_key_flags(module_name: str, names, flag_values: flags.FlagValues = FLAGS) -> None:
+    """Make the flags `names` key flags of the entry point `module_name` (its `__name__`): its `--help` lists
+    them as its own, and only them, whichever other entry points the process imported."""
+    module = sys.argv[0] if module_name == "__main__" else module_name  # how absl names the main module
+    for name in names:
+        flag_values.register_key_flag_for_module(module, flag_values[name])
+
+
+def config_flag_names(cls) -> tuple[str, ...]:
+    """The flags of config class `cls`'s fields."""
+    return tuple(name for name in (flag_name(cls, field) for field in dataclasses.fields(cls)) if name is not None)
+
+
+def refuse_changed_flags(cls, context: str, flag_values: flags.FlagValues = FLAGS) -> None:
+    """`ConfigError` naming the flags of config class `cls` that are not at their defaults: the run `context`
+    names (e.g. `--dataset=cosal`) does not read `cls`, so they would be ignored."""
+    changed = [f"--{name}" for name in config_flag_names(cls) if flag_values[name].value != flag_values[name].default]
+    if changed:
+        raise ConfigError(f"{', '.join(changed)} do(es) not apply with {context}: leave it at its default")
 
 
 def flowers_config_from_flags() -> FlowersConfig:
@@ -189,16 +214,19 @@ def config_from_flagfile(cls, path: str, extra_flags: tuple[str, ...] = (), **fi
     return config_from_flags(cls, flag_values=values, **fixed)
 
 
-def define_config_flags(cls, group: str, flag_values: flags.FlagValues = FLAGS) -> None:
+def define_config_flags(cls, group: str, flag_values: flags.FlagValues = FLAGS) -> tuple[str, ...]:
     """One flag per field of `cls` (named by `flag_name`) in `flag_values`, with the field's docstring entry as
-    help; tuple fields are comma-separated lists (`metadata["format"]` writes the default)."""
+    help; tuple fields are comma-separated lists (`metadata["format"]` writes the default). Returns the flags'
+    names. `ValueError` for a field that the class docstring does not describe (its flag would have no help)."""
     helps = _attribute_help(cls)
     for field in dataclasses.fields(cls):
         name = flag_name(cls, field)
         if name is None:
             continue
+        if field.name not in helps:
+            raise ValueError(f"{cls.__name__}.{field.name} has no entry in the class docstring's Attributes")
         default = field.default
-        help_text = f"{group}: {helps.get(field.name, field.name)}"
+        help_text = f"{group}: {helps[field.name]}"
         if isinstance(default, bool):
             flags.DEFINE_bool(name, default, help_text, flag_values=flag_values)
         elif isinstance(default, int):
@@ -209,6 +237,7 @@ def define_config_flags(cls, group: str, flag_values: flags.FlagValues = FLAGS) 
             flags.DEFINE_list(name, field.metadata["format"](default), help_text, flag_values=flag_values)
         else:
             flags.DEFINE_string(name, default, help_text, flag_values=flag_values)
+    return config_flag_names(cls)
 
 
 def config_from_flags(cls, flag_values: flags.FlagValues = FLAGS, **fixed):

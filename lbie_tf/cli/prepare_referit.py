@@ -19,8 +19,7 @@ from lbie_tf.cli import flags as lbie_flags  # noqa: E402
 from lbie_tf.cli.app import run_app  # noqa: E402
 from lbie_tf.errors import ConfigError  # noqa: E402
 
-lbie_flags.define_referit_flags()
-flags.adopt_module_key_flags(lbie_flags)
+lbie_flags.declare_key_flags(__name__, lbie_flags.define_referit_flags())
 FLAGS = flags.FLAGS
 
 

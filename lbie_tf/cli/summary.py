@@ -13,17 +13,12 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import flags  # noqa: E402
-
 from lbie_tf.cli import flags as lbie_flags  # noqa: E402
 from lbie_tf.cli.app import run_app  # noqa: E402
 
-lbie_flags.define_cosal_flags()
-lbie_flags.define_segmenter_flags()
-lbie_flags.define_training_flags()
-lbie_flags.define_referit_flags()
-lbie_flags.define_dataset_flag()
-flags.adopt_module_key_flags(lbie_flags)
+lbie_flags.declare_key_flags(__name__, (*lbie_flags.define_cosal_flags(), *lbie_flags.define_segmenter_flags(),
+                                        *lbie_flags.define_training_flags(), *lbie_flags.define_referit_flags(),
+                                        *lbie_flags.define_dataset_flag()))
 
 
 def _summary(argv) -> None:

@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 from lbie_tf.configs import choices
-from lbie_tf.configs.validation import check_choice, check_minimum, check_not_negative
+from lbie_tf.configs.validation import check_choice, check_minimum, check_not_negative, check_unchanged
 from lbie_tf.errors import ConfigError
 
 
@@ -38,7 +38,8 @@ class TrainingConfig:
         foreground_weight: cross-entropy weight of non-background pixels (paper 1, released code 10).
         stop_prior_weight: weight of `losses.stop_prior_kl`, the KL of each region's stop-step distribution to
             the uniform one, added to the loss (ours; 0 = off, as in the paper and the released code).
-        learning_rate, adam_beta_1: Adam (released code: 1e-3, 0.5).
+        learning_rate: Adam's learning rate (released code: 1e-3); with the cosine schedule, its initial value.
+        adam_beta_1: Adam's β1, the decay of its running mean of gradients (released code: 0.5).
         learning_rate_schedule: "constant" or "cosine" (decays from `learning_rate` to 0 at `train_steps`).
         weight_decay: L2 regularisation λ: the loss gains λ/2 · Σ‖W‖² over every kernel and embedding
             (paper §4.2, ReferIt: "L2-normalization is applied to the parameters"; the value is not given;
@@ -46,7 +47,10 @@ class TrainingConfig:
         mixed_precision: compute in float16 with float32 variables and dynamic loss scaling (GPUs).
         batch_size: global batch size, split over replicas.
         train_steps: optimizer steps in total (resumed runs continue up to it).
-        checkpoint_every, summary_every, image_summary_every: in steps.
+        checkpoint_every: steps between checkpoints (one is also written at the end and on a stop signal).
+        summary_every: steps between TensorBoard scalar summaries (loss, metrics, learning rate, images/s).
+        image_summary_every: steps between TensorBoard image summaries of the preview examples (and their
+            captions).
         eval_every: steps between learning-curve points (0: none): every `eval_every` steps the model is
             evaluated on the first `curve_eval_size` test images and a row (step, images seen, training
             seconds, metrics) is appended to `curve.jsonl` in the model directory.
@@ -117,3 +121,13 @@ class TrainingConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+LEARNING_CURVE_FIELDS = ("eval_every", "curve_eval_size")
+
+
+def check_no_learning_curve(training: TrainingConfig) -> None:
+    """Refuse the learning-curve settings in a run that writes no learning curve (only CoSaL segmentation runs
+    write one), with one line naming them."""
+    check_unchanged(training, LEARNING_CURVE_FIELDS, "(the learning curve) is written by CoSaL segmentation runs "
+                                                     "only: leave it at its default")

@@ -24,6 +24,14 @@ def changed_fields(config, names) -> list[str]:
     return [f"{type(config).__name__}.{name}" for name in names if getattr(config, name) != defaults[name]]
 
 
+def check_unchanged(config, names, reason: str) -> None:
+    """`ConfigError` naming each of `names` whose value in `config` is not the field's default, then `reason`:
+    how a run refuses settings it would ignore."""
+    changed = changed_fields(config, names)
+    if changed:
+        raise ConfigError(f"{', '.join(changed)} {reason}")
+
+
 def field_name(config: Any, name: str) -> str:
     """`ClassName.name`: how errors name a field of `config` (an instance or a class)."""
     cls = config if isinstance(config, type) else type(config)

@@ -1,7 +1,8 @@
 """Package a finished training run as a shipped pretrained model (see `lbie_tf.pretrained`)."""
 
-from absl import app, flags
+from absl import flags
 
+from lbie_tf.cli.app import run_app
 from lbie_tf.pretrained import package_segmenter
 
 flags.DEFINE_string("model_dir", None, "A finished train_segmentation.py run.", required=True)
@@ -19,4 +20,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    run_app(main)

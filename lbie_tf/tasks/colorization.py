@@ -24,9 +24,10 @@ from lbie_tf.configs import (
     DiscriminatorConfig,
     GanConfig,
     TrainingConfig,
-    changed_fields,
     field_defaults,
 )
+from lbie_tf.configs.training import check_no_learning_curve
+from lbie_tf.configs.validation import check_unchanged
 from lbie_tf.data import color_space
 from lbie_tf.errors import ConfigError
 from lbie_tf.evaluation import colorization_metrics as metrics
@@ -67,26 +68,24 @@ def check_gan_configs(generator: ColorizerConfig, discriminator: DiscriminatorCo
                           "discriminator: set DiscriminatorConfig.text=none")
 
 
-# TrainingConfig fields of the segmentation task (termination gates, pixel classes, the segmentation losses),
-# and the two speed settings the GAN step cannot use; a colorization run refuses them when they are not at
-# their defaults, so that no flag is accepted and ignored.
+# TrainingConfig fields of the segmentation task (termination gates, pixel classes, the segmentation losses);
+# a colorization run refuses them when they are not at their defaults, so that no flag is accepted and ignored.
 _SEGMENTATION_ONLY = ("termination_training", "gumbel_temperature_initial", "gumbel_temperature_min",
                       "gumbel_temperature_decay", "gumbel_hard", "foreground_weight", "stop_prior_weight",
                       "weight_decay")
 
 
 def check_training_config(training: TrainingConfig) -> None:
-    """Refuse training settings a colorization run would ignore (one line naming them)."""
-    ignored = changed_fields(training, _SEGMENTATION_ONLY)
-    if ignored:
-        raise ConfigError(f"{', '.join(ignored)} belong(s) to segmentation training; colorization does not use "
-                          f"it: leave it at its default")
+    """Refuse training settings a colorization run would ignore or cannot apply (one line naming them)."""
+    check_unchanged(training, _SEGMENTATION_ONLY, "belong(s) to segmentation training; colorization does not use "
+                                                  "it: leave it at its default")
+    check_no_learning_curve(training)
     if training.mixed_precision:
         raise ConfigError("TrainingConfig.mixed_precision is not supported by the colorization GAN step yet (its two "
                           "optimizers would need separate loss scaling): train in float32")
-    if training.jit_compile == "on":
-        raise ConfigError("TrainingConfig.jit_compile=on is not supported by the colorization GAN step (it applies "
-                          "two optimizers in one step; XLA is slower here on CPU): use auto or off")
+    check_unchanged(training, ("jit_compile",), "is not used: the colorization GAN step always runs without XLA (it "
+                                                "applies two optimizers in one step; XLA is slower here on CPU): "
+                                                "leave it at auto")
 
 
 class ColorizationTask:

@@ -12,6 +12,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from lbie_tf.configs import SegmenterConfig, TrainingConfig
+from lbie_tf.configs.training import check_no_learning_curve
 from lbie_tf.data import referit, referit_source
 from lbie_tf.encoders.vgg16 import load_vgg16_weights
 from lbie_tf.errors import ConfigError
@@ -34,6 +35,7 @@ class ReferitSegmentationTask(SegmentationTask):
 
     def __init__(self, model_config: SegmenterConfig, training: TrainingConfig, vgg_weights: str = "",
                  words: int = referit_source.MAX_WORDS):
+        check_no_learning_curve(training)
         super().__init__(model_config, training, referit.CLASS_NAMES, referit.PALETTE, sentences=1, words=words)
         self.vgg_weights = vgg_weights
 

@@ -12,8 +12,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from lbie_tf.configs import SegmenterConfig, TrainingConfig, changed_fields, field_defaults
-from lbie_tf.errors import ConfigError
+from lbie_tf.configs import SegmenterConfig, TrainingConfig, field_defaults
+from lbie_tf.configs.validation import check_unchanged
 from lbie_tf.evaluation.segmentation_evaluation import (
     evaluate_segmenter,
     segmenter_eval_batch,
@@ -39,12 +39,9 @@ _GUMBEL_FIELDS = ("gumbel_temperature_initial", "gumbel_temperature_min", "gumbe
 def check_training_config(training: TrainingConfig) -> None:
     """Refuse Gumbel-softmax settings when the termination gates are trained another way (they would be
     ignored)."""
-    if training.termination_training == "gumbel":
-        return
-    changed = changed_fields(training, _GUMBEL_FIELDS)
-    if changed:
-        raise ConfigError(f"{', '.join(changed)} only apply with TrainingConfig.termination_training=gumbel, not "
-                          f"{training.termination_training}")
+    if training.termination_training != "gumbel":
+        check_unchanged(training, _GUMBEL_FIELDS, f"only apply with TrainingConfig.termination_training=gumbel, "
+                                                  f"not {training.termination_training}")
 
 
 class SegmentationTask:

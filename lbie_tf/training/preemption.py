@@ -4,6 +4,7 @@ with the shell's status for that signal (143 / 130), so that the same command re
 
 from __future__ import annotations
 
+import functools
 import signal
 import sys
 
@@ -71,8 +72,10 @@ class StopSignals:
 
 def exit_when_stopped(main):
     """Wraps an absl `main(argv)`: a `TrainingStopped` prints its one line on stderr and exits with its status
-    (143 for SIGTERM, 130 for SIGINT), as a shell reports a process ended by that signal."""
+    (143 for SIGTERM, 130 for SIGINT), as a shell reports a process ended by that signal. The wrapper keeps
+    `main`'s name and module (the entry point's `--help` is its module's)."""
 
+    @functools.wraps(main)
     def wrapped(argv):
         try:
             return main(argv)
