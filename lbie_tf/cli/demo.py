@@ -25,7 +25,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import flags  # noqa: E402
 
-from lbie_tf.cli.app import exit_status, help_text  # noqa: E402
+from lbie_tf.cli.app import exit_status  # noqa: E402
 from lbie_tf.errors import ConfigError  # noqa: E402
 
 FLAGS = flags.FlagValues()
@@ -37,7 +37,6 @@ flags.DEFINE_string("colorizer_dir", None, "A CoSaL train_colorization.py --mode
                     flag_values=FLAGS)
 flags.DEFINE_integer("port", 7860, "The port on 127.0.0.1 to serve the page on.", lower_bound=1,
                      upper_bound=65535, flag_values=FLAGS)
-flags.DEFINE_bool("help", False, "Show this help and exit.", short_name="h", flag_values=FLAGS)
 
 
 def check_port_free(port: int) -> None:
@@ -55,9 +54,6 @@ def check_port_free(port: int) -> None:
 def _main(argv: list[str]) -> None:
     FLAGS.unparse_flags()
     extra = FLAGS(argv)[1:]
-    if FLAGS.help:
-        print(help_text(sys.modules[__name__], FLAGS))
-        return
     if extra:
         raise ConfigError(f"unexpected arguments {extra}; see --help")
     if FLAGS.model_dir and FLAGS.saved_model:
@@ -81,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     Args:
         argv: the command line, program name first (default: `sys.argv`).
     """
-    return exit_status(_main, sys.argv if argv is None else argv)
+    return exit_status(_main, sys.argv if argv is None else argv, FLAGS)
 
 
 if __name__ == "__main__":

@@ -75,6 +75,7 @@ OTHER_VALUES = {
     "attention": lambda value: [f"--{'no' if value else ''}attention", "--steps=1"],  # the T=1 baseline
     "flowers_resize_size": lambda value: 2 * FLAGS.flowers_image_size,
     "cosal_curriculum": "2:10",
+    "cosal_num_direct_mixture": "4,8",
     "profile_steps": "1,2",
     "devices": "/cpu:0",
     "image_encoder": lambda value: (["--image_encoder=cosal_released"] if value == "cosal_paper" else
