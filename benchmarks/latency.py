@@ -74,7 +74,7 @@ def main(argv) -> None:
     del argv
     import tensorflow as tf
 
-    from lbie_tf.serving.export import export_segmenter
+    from lbie_tf.serving.export import export_model
 
     logging.set_verbosity(logging.WARNING)  # no INFO lines about writing the SavedModel
     model, description = load_model()
@@ -83,7 +83,7 @@ def main(argv) -> None:
     x = example_request()
     keras_call = tf.function(lambda image, tokens: model({"image": image, "tokens": tokens}, training=False))
     with tempfile.TemporaryDirectory() as export_dir:
-        signatures = tf.saved_model.load(export_segmenter(model, export_dir)).signatures
+        signatures = tf.saved_model.load(export_model(model, export_dir)).signatures
         paths = {
             "saved_model predict_tensors": lambda: signatures["predict_tensors"](image=x["image"],
                                                                                  tokens=x["tokens"]),

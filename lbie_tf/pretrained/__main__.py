@@ -2,9 +2,9 @@
 
 from absl import app, flags
 
-from lbie_tf.pretrained import package_segmenter
+from lbie_tf.pretrained import package_run
 
-flags.DEFINE_string("model_dir", None, "A finished train_segmentation.py run.", required=True)
+flags.DEFINE_string("model_dir", None, "A finished train_segmentation.py or train_colorization.py run.", required=True)
 flags.DEFINE_string("name", None, "Folder name under lbie_tf/pretrained/.", required=True)
 flags.DEFINE_string("command", None, "The exact command that trained it (stored in metadata.json).",
                     required=True)
@@ -12,7 +12,7 @@ flags.DEFINE_string("command", None, "The exact command that trained it (stored 
 
 def main(argv):
     del argv
-    print(package_segmenter(flags.FLAGS.model_dir, flags.FLAGS.name, flags.FLAGS.command))
+    print(package_run(flags.FLAGS.model_dir, flags.FLAGS.name, flags.FLAGS.command))
 
 
 if __name__ == "__main__":
