@@ -73,7 +73,7 @@ def export_model(model, export_dir: str, version: int | None = None, tflite: boo
     try:
         _archive(model).write_out(staging, verbose=False)
         if tflite:
-            write_tflite(staging)
+            write_tflite(model, staging)
         _make_readable(staging)
         os.rename(staging, path)
     except OSError as error:

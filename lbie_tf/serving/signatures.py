@@ -81,11 +81,12 @@ def caption_tokenizer(model) -> CaptionTokenizer:
     return CaptionTokenizer(model.sentences, model.words)
 
 
-def serving_functions(model, tokenizer: CaptionTokenizer) -> dict:
-    """`{"serving_default": tf.function, "predict_tensors": tf.function}` for a servable `model`."""
+def serving_functions(model, tokenizer: CaptionTokenizer, batch: int | None = None) -> dict:
+    """`{"serving_default": tf.function, "predict_tensors": tf.function}` for a servable `model`; `batch`
+    fixes the batch dimension of `predict_tensors` (None: any)."""
     if isinstance(model, LanguageColorizer):
-        return _colorizer_functions(model, tokenizer)
-    return _segmenter_functions(model, tokenizer)
+        return _colorizer_functions(model, tokenizer, batch)
+    return _segmenter_functions(model, tokenizer, batch)
 
 
 def _request_images(image_bytes: tf.Tensor, text: tf.Tensor, size: int) -> tuple[tf.Tensor, tf.Tensor]:
@@ -101,7 +102,7 @@ def _request_images(image_bytes: tf.Tensor, text: tf.Tensor, size: int) -> tuple
 _REQUEST = [tf.TensorSpec([None], tf.string, name="image_bytes"), tf.TensorSpec([None], tf.string, name="text")]
 
 
-def _segmenter_functions(model, tokenizer: CaptionTokenizer) -> dict:
+def _segmenter_functions(model, tokenizer: CaptionTokenizer, batch: int | None) -> dict:
     size = model.config.image_size
 
     def predict(image, tokens) -> dict:
@@ -119,15 +120,15 @@ def _segmenter_functions(model, tokenizer: CaptionTokenizer) -> dict:
         return {"edited_image": colour_class_maps(class_map, vocab.RGB_PALETTE), "class_map": class_map,
                 "image_size": image_sizes, "stop_step": outputs["stop_step"]}
 
-    @tf.function(input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32, name="image"),
-                                  tf.TensorSpec([None, model.sentences, model.words], tf.int32, name="tokens")])
+    @tf.function(input_signature=[tf.TensorSpec([batch, size, size, 3], tf.float32, name="image"),
+                                  tf.TensorSpec([batch, model.sentences, model.words], tf.int32, name="tokens")])
     def predict_tensors(image, tokens):
         return predict(image, tokens)
 
     return {"serving_default": serving_default, "predict_tensors": predict_tensors}
 
 
-def _colorizer_functions(model, tokenizer: CaptionTokenizer) -> dict:
+def _colorizer_functions(model, tokenizer: CaptionTokenizer, batch: int | None) -> dict:
     size = COLORIZER_IMAGE_SIZE
 
     def predict(gray, tokens) -> dict:
@@ -141,8 +142,8 @@ def _colorizer_functions(model, tokenizer: CaptionTokenizer) -> dict:
         return {"edited_image": colourise_requests(image_bytes, outputs["ab"], image_sizes),
                 "image_size": image_sizes}
 
-    @tf.function(input_signature=[tf.TensorSpec([None, size, size, 1], tf.float32, name="gray"),
-                                  tf.TensorSpec([None, cosal_colorization.WORDS], tf.int32, name="tokens")])
+    @tf.function(input_signature=[tf.TensorSpec([batch, size, size, 1], tf.float32, name="gray"),
+                                  tf.TensorSpec([batch, cosal_colorization.WORDS], tf.int32, name="tokens")])
     def predict_tensors(gray, tokens):
         return predict(gray, tokens)
 

@@ -13,7 +13,7 @@ import tensorflow as tf
 from PIL import Image
 
 from lbie_tf.configs import ColorizerConfig
-from lbie_tf.data import cosal
+from lbie_tf.data import color_space, cosal
 from lbie_tf.data import cosal_vocabulary as vocab
 from lbie_tf.errors import DataError
 from lbie_tf.models.colorizer import build_colorizer
@@ -87,16 +87,19 @@ def test_reloaded_in_fresh_process_matches_keras(model, example, export_path, tm
     assert np.std(expected["ab"]) > 1e-3  # the model's colours vary: agreement is not trivial
 
 
-def test_colourised_image_keeps_the_inputs_lightness(serve, example):
-    """The result's L is the grey input's, whatever colours the model predicts (up to the uint8 rounding and
-    the clipping of out-of-gamut colours, which darkens a few pixels)."""
+def test_colourise_keeps_the_inputs_lightness_and_takes_the_predicted_colours(example):
+    """No colour (ab = 0) gives the grey input back; an in-gamut colour keeps the input's L and has that ab."""
     grey = np.asarray(Image.fromarray(example["sketch"][0]).convert("L"))
-    outputs = serve(image_bytes=tf.constant([encoded(Image.fromarray(grey))]), text=tf.constant(example["text"][:1]))
-    result = outputs["edited_image"].numpy()[0]
-    lightness = colorization_pixels.gray_input(result.astype(np.float32)).numpy()
-    expected = colorization_pixels.gray_input(np.repeat(grey[..., None], 3, -1).astype(np.float32)).numpy()
-    difference = np.abs(lightness - expected)  # L/50 − 1: 0.02 = 1 L* unit
-    assert np.mean(difference) < 0.01 and difference.max() < 0.1
+    rgb = np.repeat(grey[..., None], 3, axis=-1)
+    unchanged = colorization_pixels.colourise(rgb, np.zeros((48, 48, 2), np.float32)).numpy()
+    assert np.abs(unchanged.astype(int) - rgb).max() <= 1
+    mid_grey = np.full((30, 20, 3), 128, np.uint8)  # L* 53.6: (a, b) = (22, -11) is inside the sRGB gamut
+    tinted = colorization_pixels.colourise(mid_grey, np.full((48, 48, 2), [0.2, -0.1], np.float32)).numpy()
+    assert tinted.shape == (30, 20, 3)
+    lab = color_space.normalize_lab(color_space.rgb_to_lab(tinted / 255.0)).numpy()
+    expected_l = colorization_pixels.gray_input(mid_grey).numpy()[..., 0]
+    np.testing.assert_allclose(lab[..., 0], expected_l, atol=0.01)  # 0.5 L* units: the uint8 rounding
+    np.testing.assert_allclose(lab[..., 1:], np.broadcast_to([0.2, -0.1], (30, 20, 2)), atol=0.01)
 
 
 def test_serving_answers_at_each_images_size(serve, model, example):
@@ -138,7 +141,8 @@ def test_bad_requests_raise_invalid_argument(serve, example):
 def test_colorizers_the_graph_cannot_serve_are_refused(tmp_path):
     baseline = build_colorizer(dataclasses.replace(SMALL, use_text=False))
     flowers = build_colorizer(dataclasses.replace(SMALL, vocab_size=500))
-    for unservable, reason in ((baseline, "it is the text-free baseline"), (flowers, "a Flowers colorizer")):
+    for unservable, reason in ((baseline, "it is the text-free baseline"),
+                               (flowers, "its vocabulary has 500 word ids")):
         with pytest.raises(DataError, match=f"this model cannot be served or edited with: {reason}"):
             export.export_model(unservable, str(tmp_path))
     assert os.listdir(tmp_path) == []
