@@ -3,13 +3,14 @@
     from lbie_tf import load_segmenter, load_colorizer
     segmenter = load_segmenter()                               # the shipped CoSaL model
     segmenter = load_segmenter(model_dir="runs/cosal_t4")      # or a training run, a SavedModel, a shipped name
-    colorizer = load_colorizer(model_dir="runs/cosal_colorization")
+    colorizer = load_colorizer()                               # the shipped CoSaL colorizer; same sources
+    model = load_model(model_dir="runs/any")                   # either kind, read from the run's model_config.json
 
 The loaders are imported on first use, so `import lbie_tf` does not start TensorFlow.
 """
 
 __version__ = "0.1.0"
-__all__ = ["load_colorizer", "load_segmenter"]
+__all__ = ["load_colorizer", "load_model", "load_segmenter"]
 
 
 def __getattr__(name: str):

@@ -1,10 +1,16 @@
-"""`lbie-edit`: segment an image by a CoSaL caption with a trained language-based segmenter.
+"""`lbie-edit`: edit an image by a CoSaL caption with a trained language-based segmenter or colorizer.
 
     lbie-edit --image=sketch.png --text="circle is red. triangle is blue; ..." --out=result.png
     lbie-edit --text_file=pairs.txt --out=results/ --explain
     lbie-edit --model_dir=runs/cosal_t4 --image=sketch.png --text="..." --out=result.png
     lbie-edit --saved_model=export/lbie/1 --image=sketch.png --text="..." --out=result.png
+    lbie-edit --pretrained=cosal_colorization --image=grey.png --text="..." --out=coloured.png
+    lbie-edit --model_dir=runs/cosal_colorization --image=grey.png --text="..." --out=coloured.png --explain
     python -m lbie_tf.cli.edit ...                        # the same
+
+The model's kind is read from where it comes from: a `--model_dir`'s `model_config.json` (a segmentation run
+or a colorization run), a `--pretrained` model's metadata, a `--saved_model`'s signature. Without any of the
+three, the shipped segmenter (`lbie_tf.pretrained.DEFAULT_SEGMENTER`) is used.
 
 Inputs:
 - `--image`: a PNG, JPEG, GIF (its first frame) or BMP file of any size up to
@@ -23,13 +29,22 @@ Inputs:
   path is read from the text file's folder; blank lines and lines starting with "#" are skipped.
 
 Outputs (PNG), for `--out=result.png` (one edit; its folder must exist) or, with `--text_file`, for
-`<out folder>/<image stem>_line<N>.png` (N: the line of the text file; the folder must exist):
+`<out folder>/<image stem>_line<N>.png` (N: the line of the text file; the folder must exist). A segmenter
+writes:
 - `result.png`: the predicted class map in the CoSaL colours (`RGB_PALETTE`; white = background), at the
   input image's size (nearest-neighbour).
 - `result_overlay.png`: the class colours blended over the input image where the class is not background.
 - `result_explain.png` (with `--explain`): the input and result as the model sees them, the stop step of each
   region, and per fusion step the sentence each region attends to most (a colour per sentence, keyed in the
   "sentences" panel).
+
+A colorizer (a grey or colour input: only its lightness is read) writes:
+- `result.png`: the input with the predicted colours, at the input's size (the input's own lightness, the
+  predicted a and b resized from the model's 48 × 48: `lbie_tf.serving.colorization_pixels`, which the
+  exported colorizer's `serving_default` runs too).
+- `result_explain.png` (with `--explain`): the input, the lightness the model sees and the result at the
+  model's size, and per fusion step the sentence each region attends to most (the attention over the
+  caption's 27 words summed over each sentence's 3; a colour per sentence, keyed in the "sentences" panel).
 
 Edits run in order; the model is loaded once, after the first image is read. The first error stops the run
 (outputs already written stay). Exit status 0 on success; a mistake a user can fix (a flag, a missing,
@@ -60,14 +75,16 @@ from lbie_tf.data import cosal_vocabulary  # noqa: E402
 from lbie_tf.errors import ConfigError, DataError, LbieError  # noqa: E402
 from lbie_tf.serving.captions import encode_text  # noqa: E402
 from lbie_tf.serving.image_files import read_file_bytes, read_image_file  # noqa: E402
-from lbie_tf.visualization.edit_figures import explain_figure, overlay  # noqa: E402
+from lbie_tf.visualization.edit_figures import colorization_explain_figure, explain_figure, overlay  # noqa: E402
 from lbie_tf.visualization.figures import colorize_labels  # noqa: E402
 
 FLAGS = flags.FlagValues()
-flags.DEFINE_string("model_dir", None, "A train_segmentation.py --model_dir to use (its latest checkpoint); "
-                    "default: the pretrained model shipped with the package.", flag_values=FLAGS)
-flags.DEFINE_string("pretrained", None, "Instead of --model_dir: the name of a model shipped with the package "
-                    "(cosal_best, the default, or cosal_paper_t4: the paper's T = 4 preset, for comparison).",
+flags.DEFINE_string("model_dir", None, "A train_segmentation.py or train_colorization.py --model_dir to use (its "
+                    "latest checkpoint; the kind is read from its model_config.json); default: the pretrained "
+                    "segmenter shipped with the package.", flag_values=FLAGS)
+flags.DEFINE_string("pretrained", None, "Instead of --model_dir: the name of a model shipped in lbie_tf/pretrained "
+                    "(a segmenter: cosal_best, the default, or cosal_paper_t4, the paper's T = 4 preset for "
+                    "comparison; or a colorizer: cosal_colorization).",
                     flag_values=FLAGS)
 flags.DEFINE_string("saved_model", None, "Instead of --model_dir: a SavedModel version folder written by "
                     "lbie-export (<export_dir>/<version>).", flag_values=FLAGS)
@@ -204,6 +221,37 @@ def segment(model, image: np.ndarray, tokens: np.ndarray) -> dict:
             "stop_step": outputs["stop_step"], "attention": outputs["attention"]}
 
 
+def colorize(model, image: np.ndarray, tokens: np.ndarray) -> dict:
+    """Runs the colorizer on one image of any size, with the serving graph's pre- and post-processing.
+
+    Args:
+        model: a `LanguageColorizer` or an `ExportedColorizer`.
+        image: uint8 `[H, W, 3]`, as `read_image_file` decodes it (grey or colour).
+        tokens: int32 `[9, 3]`, the CoSaL caption.
+
+    Returns:
+        dict of numpy arrays: `model_input` uint8 `[S, S, 3]`, `gray` uint8 `[S, S, 3]` (the lightness the model
+        sees, as grey), `result` uint8 `[S, S, 3]` (colourised at the model's size), `result_at_image_size`
+        uint8 `[H, W, 3]`, `attention` `[T, S/4, S/4, 27]` over the caption's words; and `words`, those
+        27 vocabulary tokens.
+    """
+    import keras
+
+    from lbie_tf.serving.colorization_pixels import colourise, gray_input
+    from lbie_tf.serving.image_preprocessing import model_input
+    from lbie_tf.serving.signatures import COLORIZER_IMAGE_SIZE
+    from lbie_tf.tasks.cosal_colorization import caption_ids
+
+    pixels = model_input(image, COLORIZER_IMAGE_SIZE)
+    outputs = model({"gray": gray_input(pixels)[None], "tokens": caption_ids(tokens)[None]})
+    ab = keras.ops.convert_to_numpy(outputs["ab"])[0]
+    resized = pixels.numpy().astype(np.uint8)
+    return {"model_input": resized, "gray": colourise(resized, np.zeros_like(ab)).numpy(),
+            "result": colourise(resized, ab).numpy(), "result_at_image_size": colourise(image, ab).numpy(),
+            "attention": keras.ops.convert_to_numpy(outputs["attention"])[0],
+            "words": [cosal_vocabulary.VOCABULARY[i] for i in np.ravel(tokens)]}
+
+
 def _write_png(path: str, image: np.ndarray) -> str:
     try:
         Image.fromarray(image).save(path, format="PNG")
@@ -213,7 +261,16 @@ def _write_png(path: str, image: np.ndarray) -> str:
 
 
 def write_outputs(model, edit: Edit, image: np.ndarray, explain: bool) -> list[str]:
-    """Segments one edit's image (uint8 `[H, W, 3]`) and writes its outputs; returns the paths written."""
+    """Segments or colourises one edit's image (uint8 `[H, W, 3]`), as `model`'s kind is, and writes its
+    outputs; returns the paths written."""
+    from lbie_tf.serving.loading import COLORIZER, model_kind
+
+    if model_kind(model) == COLORIZER:
+        result = colorize(model, image, edit.tokens)
+        written = [_write_png(edit.out_path, result["result_at_image_size"])]
+        if explain:
+            written.append(colorization_explain_figure(edit.sibling("_explain"), result, edit.sentences))
+        return written
     result = segment(model, image, edit.tokens)
     labels = result["labels_at_image_size"]
     palette = cosal_vocabulary.RGB_PALETTE
@@ -225,13 +282,13 @@ def write_outputs(model, edit: Edit, image: np.ndarray, explain: bool) -> list[s
 
 
 def load_model(model_dir: str | None = None, saved_model: str | None = None, pretrained: str | None = None):
-    """The segmenter `lbie-edit` (and `lbie-demo`) runs, from at most one source (`load_segmenter`'s arguments:
-    `--model_dir`, `--saved_model`, a shipped model's name; none: the shipped default); a one-line error for a
-    model `lbie-edit` cannot run."""
-    from lbie_tf.serving.export import check_servable
-    from lbie_tf.serving.loading import load_segmenter
+    """The segmenter or colorizer `lbie-edit` (and `lbie-demo`) runs, from at most one source (`--model_dir`,
+    `--saved_model`, a shipped model's name; none: the shipped default segmenter); a one-line error for a model
+    `lbie-edit` cannot run."""
+    from lbie_tf.serving.loading import load_model as load_any_model
+    from lbie_tf.serving.signatures import check_servable
 
-    model = load_segmenter(model_dir, saved_model, pretrained)
+    model = load_any_model(model_dir, saved_model, pretrained)
     if not saved_model:  # an lbie-export SavedModel was checked when it was written
         check_servable(model)
     return model

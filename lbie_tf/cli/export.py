@@ -1,12 +1,17 @@
-"""`lbie-export`: write a segmenter as a TF Serving SavedModel at `<export_dir>/<version>/`.
+"""`lbie-export`: write a segmenter or a colorizer as a TF Serving SavedModel at `<export_dir>/<version>/`.
 
-    lbie-export --export_dir=export/lbie                                  # the shipped pretrained model
+    lbie-export --export_dir=export/lbie                                  # the shipped pretrained segmenter
     lbie-export --model_dir=runs/cosal_paper_t4 --export_dir=export/lbie --version=3
+    lbie-export --pretrained=cosal_colorization --export_dir=export/colorizer --tflite
+    lbie-export --model_dir=runs/cosal_colorization --export_dir=export/colorizer
     python -m lbie_tf.cli.export --export_dir=export/lbie
 
-Prints the written path. Serve it with
+The kind of model is read from the run's `model_config.json` (or the shipped model's metadata). Prints the
+written path. Serve it with
 `tensorflow_model_server --rest_api_port=8501 --model_name=lbie --model_base_path=$PWD/export/lbie`;
-the signatures are described in `lbie_tf.serving.export`.
+the signatures are described in `lbie_tf.serving.signatures`. With `--tflite`, the `predict_tensors`
+signature is also converted to `<version>/predict_tensors.tflite` (TFLite builtin ops only,
+`lbie_tf.serving.tflite`); a model that needs other ops is refused with one line saying which.
 """
 
 from __future__ import annotations
@@ -19,32 +24,27 @@ from absl import flags, logging  # noqa: E402
 
 from lbie_tf.cli.app import run_app  # noqa: E402
 
-flags.DEFINE_string("model_dir", None, "A train_segmentation.py run to export (its latest checkpoint); "
-                    "default: the shipped pretrained segmenter.")
+flags.DEFINE_string("model_dir", None, "A train_segmentation.py or train_colorization.py run to export (its "
+                    "latest checkpoint); default: the shipped pretrained segmenter.")
+flags.DEFINE_string("pretrained", None, "Instead of --model_dir: the name of a model shipped in lbie_tf/pretrained "
+                    "(e.g. cosal_paper_t4, cosal_colorization).")
 flags.DEFINE_string("export_dir", None, "TF Serving model base path; the SavedModel goes to "
                     "<export_dir>/<version>/.", required=True)
 flags.DEFINE_integer("version", None, "Integer version folder; default: 1 + the highest existing one.",
                      lower_bound=1)
+flags.DEFINE_bool("tflite", False, "Also convert the predict_tensors signature to "
+                  "<export_dir>/<version>/predict_tensors.tflite (TFLite builtin ops only).")
 FLAGS = flags.FLAGS
-
-
-def _load_model():
-    """The segmenter named by `--model_dir`, or the shipped pretrained one."""
-    if FLAGS.model_dir:
-        from lbie_tf.serving.loading import load_trained_segmenter
-
-        return load_trained_segmenter(FLAGS.model_dir)[0]
-    from lbie_tf.pretrained import load_pretrained_segmenter
-
-    return load_pretrained_segmenter()[0]
 
 
 def _export(argv) -> None:
     del argv
-    from lbie_tf.serving.export import export_segmenter
+    from lbie_tf.serving.export import export_model
+    from lbie_tf.serving.loading import load_model
 
     logging.set_verbosity(logging.WARNING)  # no INFO lines about writing the SavedModel
-    print(export_segmenter(_load_model(), FLAGS.export_dir, FLAGS.version))
+    model = load_model(model_dir=FLAGS.model_dir, pretrained=FLAGS.pretrained)
+    print(export_model(model, FLAGS.export_dir, FLAGS.version, tflite=FLAGS.tflite))
 
 
 def main() -> None:

@@ -1,21 +1,15 @@
-"""SavedModel export of a CoSaL `LanguageSegmenter` for TF Serving (`tensorflow_model_server`).
+"""SavedModel export of a CoSaL segmenter or colorizer for TF Serving (`tensorflow_model_server`), and the
+exported folder loaded back.
 
-    path = export_segmenter(model, "export/lbie")        # -> "export/lbie/<next integer version>"
+    path = export_model(model, "export/lbie")              # -> "export/lbie/<next integer version>"
+    path = export_model(model, "export/lbie", tflite=True)  # also <version>/predict_tensors.tflite
+    model = load_exported(path)                            # an ExportedSegmenter or ExportedColorizer
 
-The SavedModel has two signatures; both use only core TF ops, so a stock TF Serving loads it:
-
-- `serving_default`: raw requests. Inputs `image_bytes` string `[batch]` (encoded PNG / JPEG / GIF / BMP of
-  any size up to `limits.MAX_PIXELS`, decoded and resized by `image_preprocessing`, the code `lbie-edit` runs)
-  and `text` string `[batch]` (the caption as UTF-8, read by the rules of `captions`: sentences of vocabulary
-  tokens separated by ".", ";" or new lines, case and a few spelling variants forgiven). Outputs, at each
-  input image's own size: `class_map` int32 `[batch, H, W]` (the predicted colour class of every pixel),
-  `edited_image` uint8 `[batch, H, W, 3]` (those classes drawn in `RGB_PALETTE`), `image_size` int32
-  `[batch, 2]` (height, width of each input; images of one batch smaller than the largest are padded with
-  class -1, colour black), and `stop_step` int32 `[batch, m, n]` (0-based). Bad requests fail with an
-  `InvalidArgument` error whose message says what is wrong.
-- `predict_tensors`: pre-processed tensors. Inputs `image` float32 `[batch, S, S, 3]` (pixel values 0..255)
-  and `tokens` int32 `[batch, sentences, words]`; outputs `logits` `[batch, S, S, classes]`, `class_map`,
-  `stop_step` and `attention` float32 `[batch, T, m, n, sentences]`.
+The SavedModel has two signatures, `serving_default` (raw requests: `image_bytes` and `text`, string
+`[batch]`) and `predict_tensors` (pre-processed tensors); `lbie_tf.serving.signatures` describes each kind's.
+Both use only core TF ops, so a stock TF Serving loads it; bad requests fail with an `InvalidArgument` error
+whose message says what is wrong. With `tflite=True` the `predict_tensors` signature is also converted to a
+TFLite flat buffer with builtin ops only (`lbie_tf.serving.tflite`).
 
 A version folder is written to a temporary sibling and renamed into place; its folders are made mode 0755
 and its files 0644 first, so a server running as another user can read it whatever the umask.
@@ -30,65 +24,12 @@ import tempfile
 import keras
 import tensorflow as tf
 
-from lbie_tf.data import cosal_vocabulary as vocab
 from lbie_tf.errors import DataError
-from lbie_tf.serving.caption_tokenizer import CaptionTokenizer
-from lbie_tf.serving.graph_checks import in_order
-from lbie_tf.serving.image_preprocessing import colour_class_maps, prepare_images, resize_class_maps
+from lbie_tf.serving.signatures import caption_tokenizer, check_servable, serving_functions
+from lbie_tf.serving.tflite import write_tflite
 
 FOLDER_MODE = 0o755
 FILE_MODE = 0o644
-
-
-def check_servable(model) -> None:
-    """Raise a one-line `DataError` unless `model` is a segmenter the CoSaL serving graph and `lbie-edit` can
-    run: token captions of the CoSaL vocabulary (the in-graph tokenizer's) and the 7 CoSaL colour classes (the
-    palette of `edited_image`)."""
-    config = model.config
-    problems = []
-    if getattr(config, "text_encoder", None) != "sentences":
-        problems.append(f"it reads {getattr(config, 'text_encoder', 'no')} text, not CoSaL sentences of tokens")
-    elif config.vocab_size != vocab.VOCAB_SIZE:
-        problems.append(f"its vocabulary has {config.vocab_size} words, not the {vocab.VOCAB_SIZE} CoSaL tokens")
-    if getattr(config, "num_classes", None) != vocab.NUM_CLASSES:
-        problems.append(f"it predicts {getattr(config, 'num_classes', '?')} classes, not the "
-                        f"{vocab.NUM_CLASSES} CoSaL colour classes")
-    if problems:
-        raise DataError(f"this model cannot be served or edited with: {'; '.join(problems)} (lbie-edit and "
-                        f"lbie-export serve CoSaL segmenters; evaluate ReferIt models with lbie-evaluate-referit)")
-
-
-def _serving_functions(model, tokenizer: CaptionTokenizer) -> dict:
-    """`{"serving_default": tf.function, "predict_tensors": tf.function}` for `model`."""
-    size = model.config.image_size
-
-    def predict(image, tokens) -> dict:
-        outputs = model({"image": image, "tokens": tokens}, training=False)
-        return {"logits": outputs["logits"],
-                "class_map": tf.argmax(outputs["logits"], axis=-1, output_type=tf.int32),
-                "stop_step": tf.cast(outputs["stop_step"], tf.int32),
-                "attention": outputs["attention"]}
-
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes"),
-                                  tf.TensorSpec([None], tf.string, name="text")])
-    def serving_default(image_bytes, text):
-        with tf.control_dependencies(in_order([
-            (tf.size(image_bytes) == tf.size(text),
-             ["image_bytes and text need one caption per image; got", tf.size(image_bytes), "images and",
-              tf.size(text), "captions"]),
-        ])):
-            images, image_sizes = prepare_images(image_bytes, size)
-        outputs = predict(images, tokenizer(text))
-        class_map = resize_class_maps(outputs["class_map"], image_sizes)
-        return {"edited_image": colour_class_maps(class_map, vocab.RGB_PALETTE), "class_map": class_map,
-                "image_size": image_sizes, "stop_step": outputs["stop_step"]}
-
-    @tf.function(input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32, name="image"),
-                                  tf.TensorSpec([None, model.sentences, model.words], tf.int32, name="tokens")])
-    def predict_tensors(image, tokens):
-        return predict(image, tokens)
-
-    return {"serving_default": serving_default, "predict_tensors": predict_tensors}
 
 
 def next_version(export_dir: str) -> int:
@@ -100,24 +41,25 @@ def next_version(export_dir: str) -> int:
     return max(versions, default=0) + 1
 
 
-def export_segmenter(model, export_dir: str, version: int | None = None) -> str:
+def export_model(model, export_dir: str, version: int | None = None, tflite: bool = False) -> str:
     """Write `model` as a TF Serving SavedModel at `<export_dir>/<version>/` and return that path.
 
-    The SavedModel is written to a temporary sibling folder, given modes 0755 (folders) and 0644 (files),
-    and renamed into place, so a server watching `export_dir` never sees a half-written version and can read
-    it as any user.
+    The SavedModel (and with `tflite` its `predict_tensors` as `TFLITE_FILE`) is written to a temporary
+    sibling folder, given modes 0755 (folders) and 0644 (files), and renamed into place, so a server watching
+    `export_dir` never sees a half-written version and can read it as any user.
 
     Args:
-        model: a built `LanguageSegmenter` with the CoSaL vocabulary.
+        model: a built CoSaL `LanguageSegmenter` or `LanguageColorizer` (`signatures.check_servable`).
         export_dir: TF Serving's `--model_base_path` (created if missing).
         version: positive integer version; default `next_version(export_dir)`.
+        tflite: also convert `predict_tensors` to TFLite (builtin ops only).
 
     Returns:
         The version folder `<export_dir>/<version>`.
 
     Raises:
-        DataError: the model cannot be served (`check_servable`), `version` is not a positive integer or
-            already exists, or the folder cannot be written.
+        DataError: the model cannot be served (`check_servable`) or converted, `version` is not a positive
+            integer or already exists, or the folder cannot be written.
     """
     check_servable(model)
     version = next_version(export_dir) if version is None else version
@@ -130,6 +72,8 @@ def export_segmenter(model, export_dir: str, version: int | None = None) -> str:
     staging = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=export_dir)
     try:
         _archive(model).write_out(staging, verbose=False)
+        if tflite:
+            write_tflite(model, staging)
         _make_readable(staging)
         os.rename(staging, path)
     except OSError as error:
@@ -151,21 +95,37 @@ def _make_readable(folder: str) -> None:
 
 def _archive(model) -> keras.export.ExportArchive:
     """The `ExportArchive` of `model` with its tokenizer's table tracked and both signatures added."""
-    tokenizer = CaptionTokenizer(model.sentences, model.words)
+    tokenizer = caption_tokenizer(model)
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.track(tokenizer)
-    for name, function in _serving_functions(model, tokenizer).items():
+    for name, function in serving_functions(model, tokenizer).items():
         archive.add_endpoint(name, function)
     return archive
 
 
+def load_exported(path: str):
+    """The `ExportedSegmenter` or `ExportedColorizer` of a version folder written by `export_model` (the kind
+    read from its `predict_tensors` inputs)."""
+    if not os.path.isfile(os.path.join(path, "saved_model.pb")):
+        raise DataError(f"{path} is not a SavedModel version folder (no saved_model.pb); give "
+                        f"<export_dir>/<version> as written by lbie-export")
+    try:
+        predict = tf.saved_model.load(path).signatures["predict_tensors"]
+    except (OSError, ValueError, KeyError, tf.errors.OpError) as error:
+        raise DataError(f"cannot load the SavedModel {path} (written by lbie-export?): "
+                        f"{(str(error).splitlines() or [type(error).__name__])[0]}") from None
+    specs = predict.structured_input_signature[1]
+    return ExportedColorizer(predict, specs) if "gray" in specs else ExportedSegmenter(predict, specs)
+
+
 class ExportedSegmenter:
-    """A SavedModel written by `export_segmenter`, called like a `LanguageSegmenter` through its
-    `predict_tensors` signature (TensorFlow only; no Keras classes are rebuilt).
+    """An exported segmenter (`load_exported`), called like a `LanguageSegmenter` through its `predict_tensors`
+    signature (TensorFlow only; no Keras classes are rebuilt).
 
     Args:
-        path: a version folder `<export_dir>/<version>/`.
+        predict: the loaded `predict_tensors` concrete function.
+        specs: its input `TensorSpec`s by name.
 
     Call arguments:
         inputs: dict with `image` `[batch, S, S, 3]` (pixel values 0..255) and `tokens` int `[batch, 9, 3]`.
@@ -175,17 +135,8 @@ class ExportedSegmenter:
         `[batch, T, M, N, sentences]`.
     """
 
-    def __init__(self, path: str):
-        if not os.path.isfile(os.path.join(path, "saved_model.pb")):
-            raise DataError(f"{path} is not a SavedModel version folder (no saved_model.pb); give "
-                            f"<export_dir>/<version> as written by lbie-export")
-        self.path = path
-        try:
-            self._predict = tf.saved_model.load(path).signatures["predict_tensors"]
-        except (OSError, ValueError, KeyError, tf.errors.OpError) as error:
-            raise DataError(f"cannot load the SavedModel {path} (written by lbie-export?): "
-                            f"{(str(error).splitlines() or [type(error).__name__])[0]}") from None
-        specs = self._predict.structured_input_signature[1]
+    def __init__(self, predict, specs: dict):
+        self._predict = predict
         self.image_size = int(specs["image"].shape[1])
         self.caption_shape = tuple(int(d) for d in specs["tokens"].shape[1:])
 
@@ -203,3 +154,27 @@ class ExportedSegmenter:
         outputs = self._predict(image=tf.cast(inputs["image"], tf.float32),
                                 tokens=tf.cast(inputs["tokens"], tf.int32))
         return {key: outputs[key] for key in ("logits", "stop_step", "attention")}
+
+
+class ExportedColorizer:
+    """An exported colorizer (`load_exported`), called like a `LanguageColorizer` through its `predict_tensors`
+    signature.
+
+    Args:
+        predict: the loaded `predict_tensors` concrete function.
+        specs: its input `TensorSpec`s by name.
+
+    Call arguments:
+        inputs: dict with `gray` `[batch, S, S, 1]` (L/50 − 1) and `tokens` int `[batch, 27]`.
+
+    Returns:
+        dict with `ab` `[batch, S, S, 2]` and `attention` `[batch, T, S/4, S/4, 27]`.
+    """
+
+    def __init__(self, predict, specs: dict):
+        self._predict = predict
+        self.image_size = int(specs["gray"].shape[1])
+
+    def __call__(self, inputs: dict) -> dict:
+        outputs = self._predict(gray=tf.cast(inputs["gray"], tf.float32), tokens=tf.cast(inputs["tokens"], tf.int32))
+        return {key: outputs[key] for key in ("ab", "attention")}

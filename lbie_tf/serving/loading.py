@@ -1,12 +1,17 @@
 """Loading models for inference: a training run's `--model_dir`, a shipped pretrained model by name, or an
-exported SavedModel, all called the same way (`model({"image": ..., "tokens": ...})`).
+exported SavedModel, each kind called the same way from every source (a segmenter
+`model({"image": ..., "tokens": ...})`, a colorizer `model({"gray": ..., "tokens": ...})`).
 
-    from lbie_tf import load_segmenter
+    from lbie_tf import load_segmenter, load_colorizer
     model = load_segmenter()                                  # the shipped default
     model = load_segmenter(model_dir="runs/cosal_t4")         # a training run's latest checkpoint
     model = load_segmenter(saved_model="export/lbie/1")       # an lbie-export version folder
     model = load_segmenter(pretrained="cosal_paper_t4")       # a shipped model by name
-    generator = load_colorizer(model_dir="runs/cosal_colorization")
+    generator = load_colorizer()                              # the shipped CoSaL colorizer; same sources
+    model = load_model(model_dir="runs/any")                  # either kind, read from the run's model_config.json
+
+A run's kind is read from its `model_config.json`: a segmentation run records `model`, a colorization run
+`generator`; a shipped model's from its `metadata.json` (`kind`), an export's from its signature.
 """
 
 from __future__ import annotations
@@ -16,10 +21,46 @@ import os
 
 import tensorflow as tf
 
-from lbie_tf.configs import SegmenterConfig
+from lbie_tf.configs import ColorizerConfig, SegmenterConfig
 from lbie_tf.errors import ConfigError, DataError
+from lbie_tf.models.colorizer import LanguageColorizer, build_colorizer
 from lbie_tf.models.segmenter import build_segmenter
+from lbie_tf.serving.export import ExportedColorizer, load_exported
 from lbie_tf.training.checkpoints import RUN_CONFIG_FILE, AtomicCheckpointManager
+
+SEGMENTER, COLORIZER = "segmenter", "colorizer"
+_SCRIPTS = {SEGMENTER: "train_segmentation.py", COLORIZER: "train_colorization.py"}
+
+
+def run_kind(model_dir: str) -> str:
+    """`SEGMENTER` or `COLORIZER`: the kind of model a training run's `model_config.json` describes."""
+    run = _run_config(model_dir, " or ".join(_SCRIPTS.values()))
+    if "model" in run:
+        return SEGMENTER
+    if "generator" in run:
+        return COLORIZER
+    raise DataError(f"{model_dir}/{RUN_CONFIG_FILE} describes neither a segmenter (no 'model') nor a colorizer "
+                    f"(no 'generator')")
+
+
+def load_trained_model(model_dir: str):
+    """`(model, step)` of a training run of either kind (`run_kind`), with its latest checkpoint's weights."""
+    if run_kind(model_dir) == COLORIZER:
+        return load_trained_colorizer(model_dir)
+    return load_trained_segmenter(model_dir)
+
+
+def load_model(model_dir: str | None = None, saved_model: str | None = None, pretrained: str | None = None):
+    """A segmenter or colorizer ready for inference, from at most one of the sources of `load_segmenter`, its
+    kind read from the source; with no argument, the shipped default segmenter."""
+    _check_one_source(model_dir, saved_model, pretrained)
+    if saved_model:
+        return load_exported(saved_model)
+    if model_dir:
+        return load_trained_model(model_dir)[0]
+    from lbie_tf import pretrained as shipped
+
+    return shipped.load_pretrained(pretrained or shipped.DEFAULT_SEGMENTER)[0]
 
 
 def load_trained_segmenter(model_dir: str, config_overrides: dict | None = None):
@@ -62,25 +103,50 @@ def load_segmenter(model_dir: str | None = None, saved_model: str | None = None,
         The model; with no argument, the shipped default (`lbie_tf.pretrained.DEFAULT_SEGMENTER`). Raises a
         one-line `ConfigError` / `DataError` for two sources at once or a source that holds no model.
     """
-    if sum(source is not None for source in (model_dir, saved_model, pretrained)) > 1:
-        raise ConfigError("give one of model_dir, saved_model and pretrained, not several")
-    if saved_model:
-        from lbie_tf.serving.export import ExportedSegmenter
+    return _load_kind(SEGMENTER, model_dir, saved_model, pretrained)
 
-        return ExportedSegmenter(saved_model)
-    if model_dir:
-        return load_trained_segmenter(model_dir)[0]
+
+def load_colorizer(model_dir: str | None = None, saved_model: str | None = None, pretrained: str | None = None):
+    """A colorizer ready for inference, from at most one of three sources (as `load_segmenter`).
+
+    Args:
+        model_dir: a `train_colorization.py` run (its latest checkpoint): a `LanguageColorizer`.
+        saved_model: an `lbie-export` version folder of a colorizer: an `ExportedColorizer`.
+        pretrained: the name of a colorizer shipped in `lbie_tf/pretrained/`.
+
+    Returns:
+        The model; with no argument, the shipped default (`lbie_tf.pretrained.DEFAULT_COLORIZER`).
+    """
+    return _load_kind(COLORIZER, model_dir, saved_model, pretrained)
+
+
+def _check_one_source(*sources) -> None:
+    if sum(source is not None for source in sources) > 1:
+        raise ConfigError("give one of model_dir, saved_model and pretrained, not several")
+
+
+def model_kind(model) -> str:
+    """`COLORIZER` for a `LanguageColorizer` or `ExportedColorizer`, else `SEGMENTER`."""
+    return COLORIZER if isinstance(model, (LanguageColorizer, ExportedColorizer)) else SEGMENTER
+
+
+def _load_kind(kind: str, model_dir, saved_model, pretrained):
+    """`load_model` for one kind: a one-line `DataError` when the source holds the other kind."""
     from lbie_tf import pretrained as shipped
 
-    return shipped.load_pretrained_segmenter(pretrained or shipped.DEFAULT_SEGMENTER)[0]
+    if model_dir is None and saved_model is None and pretrained is None:
+        pretrained = shipped.DEFAULT_COLORIZER if kind == COLORIZER else shipped.DEFAULT_SEGMENTER
+    model = load_model(model_dir, saved_model, pretrained)
+    found = model_kind(model)
+    if found != kind:
+        source = model_dir or saved_model or pretrained
+        raise DataError(f"{source} holds a {found}, not a {kind}; use load_{found} (or load_model)")
+    return model
 
 
-def load_colorizer(model_dir: str):
-    """The generator (`LanguageColorizer`) of a `train_colorization.py` run, with its latest checkpoint's
-    weights. Raises a one-line `DataError` when the directory holds no trained colorizer."""
-    from lbie_tf.configs import ColorizerConfig
-    from lbie_tf.models.colorizer import build_colorizer
-
+def load_trained_colorizer(model_dir: str):
+    """`(generator, step)`: the `LanguageColorizer` of a `train_colorization.py` run, with its latest
+    checkpoint's weights. Raises a one-line `DataError` when the directory holds no trained colorizer."""
     run = _run_config(model_dir, "train_colorization.py")
     if "generator" not in run:
         raise DataError(f"{model_dir} holds a segmentation run, not a colorization run; use load_segmenter")
@@ -91,7 +157,7 @@ def load_colorizer(model_dir: str):
     step = _restore(tf.train.Checkpoint(generator=generator), model_dir)
     if step is None:
         raise DataError(f"{model_dir} holds no checkpoint yet; train first or give another model_dir")
-    return generator
+    return generator, step
 
 
 def _restore(checkpoint: tf.train.Checkpoint, model_dir: str) -> int | None:

@@ -38,6 +38,12 @@ WORDS = vocab.SENTENCES_PER_CAPTION * vocab.TOKENS_PER_SENTENCE
 PALETTE_AB = np.asarray(vocab.ISOLUMINANT_LAB[1:, 1:] / 110.0, np.float32)  # [6, 2], colour index order
 
 
+def caption_ids(tokens) -> tf.Tensor:
+    """CoSaL caption tokens int `[..., 9, 3]` → the generator's word ids int32 `[..., 27]` (one sequence)."""
+    tokens = tf.cast(tokens, tf.int32)
+    return tf.reshape(tokens, tf.concat([tf.shape(tokens)[:-2], [WORDS]], axis=0)) + TOKEN_OFFSET
+
+
 def colorization_view(batch: dict) -> dict:
     """A CoSaL batch (`cosal.generate`) → the colorization fields, plus what the CoSaL metrics need."""
     words = tf.gather(tf.constant(vocab.VOCABULARY), batch["tokens"])  # [b, 9, 3]
@@ -45,7 +51,7 @@ def colorization_view(batch: dict) -> dict:
     return {
         "gray": batch["gray"],
         "ab": batch["ab"],
-        "tokens": tf.reshape(batch["tokens"], [-1, WORDS]) + TOKEN_OFFSET,
+        "tokens": caption_ids(batch["tokens"]),
         "caption": tf.strings.reduce_join(sentences, axis=-1, separator=". "),
         "example_id": batch["example_id"],
         "labels": batch["labels"],

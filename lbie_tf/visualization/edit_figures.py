@@ -1,5 +1,6 @@
-"""The pictures `lbie-edit` writes: the class colours over the input, and the `--explain` figure (input, result,
-stop step of each region, and per fusion step the sentence each region attends to)."""
+"""The pictures `lbie-edit` writes: the class colours over the input, and the `--explain` figures: a segmenter's
+(input, result, stop step of each region, and per fusion step the sentence each region attends to) and a
+colorizer's (input, the lightness it sees, result, and the same attention panels over its caption's words)."""
 
 from __future__ import annotations
 
@@ -92,11 +93,50 @@ def explain_figure(path: str, result: dict, sentences: list[str]) -> str:
               ("result", _framed(enlarge(colorize_labels(result["labels"], cosal_vocabulary.RGB_PALETTE), size))),
               ("stop step", stop_step_image(result["stop_step"], steps, size))]
     if np.any(attention):
-        attended = np.argmax(attention, axis=-1)  # [T, M, N]
-        panels += [(f"step {t + 1}: attended", enlarge(SENTENCE_COLORS[attended[t]], size)) for t in range(steps)]
-        panels.append(("sentences", sentence_key(sentences)))
+        panels += attention_panels(attention, sentences, size)
         lines = ["step panels: each region in the colour of the sentence it attends to most (key: sentences)"]
     else:
         lines = ["this model has no attention (--attention=false): no per-step attention panels"]
     lines.append("stop step: the fusion step at which each region stops (colours as in the step legend)")
     return save_example_figure(path, panels, lines, scale=1, legend_steps=steps)
+
+
+def attention_panels(sentence_attention: np.ndarray, sentences: list[str], size: int) -> list:
+    """`(title, image)` panels: per fusion step each region in the `SENTENCE_COLORS` colour of the sentence it
+    attends to most, then the key of those colours.
+
+    Args:
+        sentence_attention: float `[T, M, N, sentences]`.
+        sentences: the caption's sentences.
+        size: the side of each step panel, in pixels.
+    """
+    attended = np.argmax(sentence_attention, axis=-1)  # [T, M, N]
+    return [(f"step {t + 1}: attended", enlarge(SENTENCE_COLORS[attended[t]], size))
+            for t in range(len(attended))] + [("sentences", sentence_key(sentences))]
+
+
+TOP_WORDS = 5  # words listed per fusion step under the colorizer's --explain figure
+
+
+def colorization_explain_figure(path: str, result: dict, sentences: list[str]) -> str:
+    """Writes the --explain PNG for one `colorize` result; returns `path`.
+
+    The colorizer attends over the caption's words (9 sentences × 3 tokens, one sequence): the step panels
+    colour each region by the sentence whose words it attends to most (attention summed over each sentence's
+    words), and a line per step lists the words with the highest attention averaged over the regions.
+    """
+    size = FIGURE_PANEL_SIZE
+    attention = result["attention"]  # [T, M, N, words]
+    steps, words = attention.shape[0], attention.shape[-1]
+    per_sentence = attention.reshape(attention.shape[:-1] + (len(sentences), words // len(sentences))).sum(-1)
+    panels = [("input (model size)", _framed(enlarge(result["model_input"], size))),
+              ("lightness (model input)", _framed(enlarge(result["gray"], size))),
+              ("result", _framed(enlarge(result["result"], size)))] + attention_panels(per_sentence, sentences, size)
+    tokens = result["words"]
+    lines = ["step panels: each region in the colour of the sentence it attends to most (key: sentences)"]
+    for t in range(steps):
+        mean = attention[t].mean(axis=(0, 1))
+        top = np.argsort(-mean, kind="stable")[:TOP_WORDS]
+        lines.append(f"step {t + 1}, most attended words (mean over regions): "
+                     + ", ".join(f"{k + 1}:{tokens[k]} {mean[k]:.2f}" for k in top))
+    return save_example_figure(path, panels, lines, scale=1)

@@ -13,10 +13,12 @@ from PIL import Image
 
 from lbie_tf import pretrained
 from lbie_tf.cli import edit
-from lbie_tf.configs import SegmenterConfig
+from lbie_tf.configs import ColorizerConfig, SegmenterConfig
 from lbie_tf.data import cosal, cosal_vocabulary
+from lbie_tf.models.colorizer import build_colorizer
 from lbie_tf.models.segmenter import build_segmenter
-from lbie_tf.serving import captions
+from lbie_tf.serving import captions, colorization_pixels
+from lbie_tf.tasks import cosal_colorization
 from lbie_tf.training.checkpoints import AtomicCheckpointManager, write_run_config
 from lbie_tf.visualization import edit_figures
 from tests.serving.image_fixtures import encoded, header_only_png
@@ -32,7 +34,7 @@ def model():
 
 @pytest.fixture(autouse=True)
 def pretrained_is_small_model(monkeypatch, model):
-    monkeypatch.setattr(pretrained, "load_pretrained_segmenter", lambda *args, **kwargs: (model, {}))
+    monkeypatch.setattr(pretrained, "load_pretrained", lambda *args, **kwargs: (model, {}))
 
 
 @pytest.fixture(scope="module")
@@ -109,18 +111,18 @@ def test_model_dir_is_used(tmp_path, monkeypatch, model):
     from lbie_tf.serving import loading
 
     asked = []
-    monkeypatch.setattr(loading, "load_trained_segmenter", lambda d: asked.append(d) or (model, 1))
+    monkeypatch.setattr(loading, "load_trained_model", lambda d: asked.append(d) or (model, 1))
     image = _write(tmp_path / "x.png", np.zeros((48, 48, 3), np.uint8))
     assert _edit("--model_dir=runs/t", f"--image={image}", f"--text={GOOD}", f"--out={tmp_path}/r.png") == 0
     assert asked == ["runs/t"]
 
 
 def test_saved_model_gives_the_keras_result(tmp_path, example, model):
-    from lbie_tf.serving.export import export_segmenter
+    from lbie_tf.serving.export import export_model
 
     sketch, caption = example
     image = _write(tmp_path / "sketch.png", sketch)
-    exported = export_segmenter(model, str(tmp_path / "export"))
+    exported = export_model(model, str(tmp_path / "export"))
     assert _edit(f"--saved_model={exported}", f"--image={image}", f"--text={caption}",
                  f"--out={tmp_path}/served.png") == 0
     assert _edit(f"--image={image}", f"--text={caption}", f"--out={tmp_path}/keras.png") == 0
@@ -134,7 +136,7 @@ def test_saved_model_gives_the_keras_result(tmp_path, example, model):
 
 @pytest.mark.skipif(not pretrained.available(), reason="no pretrained model shipped yet")
 def test_default_model_is_the_shipped_one(tmp_path, monkeypatch, example):
-    monkeypatch.undo()  # the real load_pretrained_segmenter
+    monkeypatch.undo()  # the real load_pretrained
     sketch, caption = example
     image = _write(tmp_path / "sketch.png", sketch)
     assert _edit(f"--image={image}", f"--text={caption}", f"--out={tmp_path}/r.png") == 0
@@ -298,8 +300,97 @@ def test_caption_separators():
 
 def test_explanation_of_a_model_without_attention(tmp_path, monkeypatch):
     plain = build_segmenter(SegmenterConfig(steps=1, attention=False))
-    monkeypatch.setattr(pretrained, "load_pretrained_segmenter", lambda *args, **kwargs: (plain, {}))
+    monkeypatch.setattr(pretrained, "load_pretrained", lambda *args, **kwargs: (plain, {}))
     image = _write(tmp_path / "x.png", np.zeros((48, 48, 3), np.uint8))
     assert _edit(f"--image={image}", f"--text={GOOD}", f"--out={tmp_path}/r.png", "--explain") == 0
     figure = _read(str(tmp_path / "r_explain.png"))
     assert figure.shape[1] < 4 * edit_figures.FIGURE_PANEL_SIZE  # input, result and stop step only
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Colorization: a run folder whose model_config.json describes a generator is run as a colorizer.
+
+
+@pytest.fixture(scope="module")
+def colorization_runs(tmp_path_factory):
+    """`{"run": a colorization run, "corrupt_run": one with a truncated checkpoint}` of a small generator with
+    random weights, and the generator itself."""
+    tf.keras.utils.set_random_seed(5)
+    generator = build_colorizer(ColorizerConfig(
+        filters=8, vocab_size=cosal_colorization.VOCAB_SIZE, word_embedding_dim=16, text_units=16,
+        attention_units=16, fusion_units=32, steps=2, batch_norm=False, initializer="he"))
+    root = tmp_path_factory.mktemp("colorization_runs")
+    for name in ("run", "corrupt_run"):
+        write_run_config(str(root / name), {"generator": generator.config.to_dict()})
+        AtomicCheckpointManager(tf.train.Checkpoint(generator=generator), str(root / name)).save(1)
+    data_file = root / "corrupt_run" / "ckpt-1" / "ckpt.data-00000-of-00001"
+    data_file.write_bytes(data_file.read_bytes()[:100])
+    return {"run": str(root / "run"), "corrupt_run": str(root / "corrupt_run"), "generator": generator}
+
+
+def test_colorization_run_writes_the_colourised_image_and_explanation(tmp_path, example, colorization_runs):
+    sketch, caption = example
+    grey = np.asarray(Image.fromarray(sketch).convert("L").resize((100, 60)))
+    image = _write(tmp_path / "grey.png", grey)
+    assert _edit(f"--model_dir={colorization_runs['run']}", f"--image={image}", f"--text={caption}",
+                 f"--out={tmp_path}/r.png", "--explain") == 0
+    assert sorted(os.listdir(tmp_path)) == ["grey.png", "r.png", "r_explain.png"]
+    result = _read(str(tmp_path / "r.png"))
+    assert result.shape == (60, 100, 3)
+    generator = colorization_runs["generator"]
+    from lbie_tf.serving.image_preprocessing import model_input
+
+    rgb = np.repeat(grey[..., None], 3, axis=-1)
+    tokens = cosal_colorization.caption_ids(cosal_vocabulary.encode_caption(captions.split_caption(caption)))
+    ab = generator({"gray": colorization_pixels.gray_input(model_input(rgb, 48))[None], "tokens": tokens[None]})["ab"]
+    np.testing.assert_array_equal(result, colorization_pixels.colourise(rgb, ab[0]).numpy())
+    assert np.std(result.astype(float), axis=-1).mean() > 1  # colours added to the grey input
+    figure = _read(str(tmp_path / "r_explain.png"))
+    assert figure.shape[1] > 5 * edit_figures.FIGURE_PANEL_SIZE  # input, lightness, result, 2 steps, key
+
+
+def test_shipped_colorizer_colours_the_shapes_as_the_caption_says(tmp_path, monkeypatch):
+    """The shipped `cosal_colorization` through `--pretrained`: the shapes of a CoSaL test sketch, given as a
+    grey image, come out in the caption's colours (nearest palette colour of the predicted ab). The caption has
+    9 direct sentences ("shape is colour"), as the preset trains (`--num_direct=9`)."""
+    from lbie_tf.data import color_space
+
+    monkeypatch.undo()
+    batch = next(iter(cosal_colorization.test_batches(cosal.CosalConfig(num_direct=9, test_size=1), 1)))
+    gray = batch["gray"][0].numpy()  # L/50 − 1 of the isoluminant picture: the silhouettes only
+    grey_rgb = color_space.lab_to_rgb(color_space.denormalize_lab(np.concatenate([gray, 0 * gray, 0 * gray], -1)))
+    image = _write(tmp_path / "grey.png", np.round(grey_rgb.numpy() * 255).astype(np.uint8))
+    caption = ". ".join(cosal_vocabulary.decode_caption(batch["sentence_tokens"][0].numpy()))
+    assert _edit("--pretrained=cosal_colorization", f"--image={image}", f"--text={caption}",
+                 f"--out={tmp_path}/r.png") == 0
+    lab = color_space.normalize_lab(color_space.rgb_to_lab(_read(str(tmp_path / "r.png")) / 255.0)).numpy()
+    labels = batch["labels"][0].numpy()
+    predicted = cosal_colorization.nearest_palette_colour(lab[..., 1:])
+    assert np.mean(predicted[labels > 0] == labels[labels > 0] - 1) > 0.8
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--image={empty}"], "is empty (0 bytes)"),
+    (["--image={truncated}"], "truncated.png: Invalid PNG data"),
+    (["--image={notes}"], "is not a PNG, JPEG, GIF or BMP image"),
+    (["--image={images}"], "images is a directory"),
+    (["--image={fifo}"], "is not a regular file (a FIFO, socket or device)"),
+    (["--image={bomb}"], "bomb.png is too large; the limit is 40 megapixels"),
+    (["--image={ok}", "--text=" + GOOD.replace("red", "r\udce9d", 1)], "the caption is not UTF-8 text"),
+    (["--image={ok}", "--out={folder}/missing/r.png"], "missing does not exist"),
+    (["--image={ok}", "--model_dir={corrupt_run}"], "corrupt_run holds checkpoint files but none can be read"),
+    (["--image={ok}", "--model_dir={run}", "--saved_model={run}"], "give one of"),
+    (["--image={ok}", "--pretrained=nope"], "no pretrained model named 'nope'"),
+])
+def test_colorization_user_errors_are_one_line_with_status_2(tmp_path, capsys, monkeypatch, colorization_runs, args,
+                                                            message):
+    monkeypatch.undo()  # the real shipped models
+    paths = {**_bad_files(tmp_path), **colorization_runs, "out": str(tmp_path / "out.png")}
+    defaults = {"--model_dir": "--model_dir={run}", "--text": f"--text={GOOD}", "--out": "--out={out}"}
+    given = {arg.split("=", 1)[0] for arg in args}
+    args = args + [value for flag, value in defaults.items()
+                   if flag not in given and not (flag == "--model_dir" and "--pretrained" in given)]
+    assert _edit(*(arg.format(**paths) for arg in args)) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), lines
+    assert message in lines[0]

@@ -62,7 +62,7 @@ def export_path(model, tmp_path_factory):
     (base / "not_a_version").mkdir()
     umask = os.umask(0o077)
     try:
-        return export.export_segmenter(model, str(base))
+        return export.export_model(model, str(base))
     finally:
         os.umask(umask)
 
@@ -193,7 +193,7 @@ def test_models_the_graph_cannot_serve_are_refused(model, tmp_path):
     binary = build_segmenter(dataclasses.replace(model.config, num_classes=1))
     for unservable, reason in ((words, "it reads words text"), (binary, "it predicts 1 classes")):
         with pytest.raises(DataError, match=f"this model cannot be served or edited with: {reason}"):
-            export.export_segmenter(unservable, str(tmp_path))
+            export.export_model(unservable, str(tmp_path))
     assert os.listdir(tmp_path) == []
 
 
@@ -208,9 +208,9 @@ def test_next_version(tmp_path):
 def test_existing_or_invalid_version_is_refused(model, tmp_path):
     (tmp_path / "2").mkdir()
     with pytest.raises(DataError, match="already exists"):
-        export.export_segmenter(model, str(tmp_path), version=2)
+        export.export_model(model, str(tmp_path), version=2)
     with pytest.raises(DataError, match="positive integer"):
-        export.export_segmenter(model, str(tmp_path), version=0)
+        export.export_model(model, str(tmp_path), version=0)
 
 
 def test_failed_write_leaves_no_version_folder(model, tmp_path, monkeypatch):
@@ -221,7 +221,7 @@ def test_failed_write_leaves_no_version_folder(model, tmp_path, monkeypatch):
 
     monkeypatch.setattr(export, "_archive", lambda model: FailingArchive())
     with pytest.raises(DataError, match="disk full"):
-        export.export_segmenter(model, str(tmp_path))
+        export.export_model(model, str(tmp_path))
     assert os.listdir(tmp_path) == []
 
 

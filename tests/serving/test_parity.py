@@ -1,7 +1,8 @@
 """`lbie-edit` and the exported `serving_default` signature give identical class maps, because both run
 `image_preprocessing`: the real command line (in-process, the shipped model) against the SavedModel reloaded in
 a fresh process, on the inputs where two separate preprocessings drifted apart — an RGBA sketch with a
-transparent background, a palette PNG, 16-bit grey, a large RGB photo-sized image and 1-pixel-wide images."""
+transparent background, a palette PNG, 16-bit grey, a large RGB photo-sized image and 1-pixel-wide images.
+The same for the shipped colorizer: the command line's colourised PNG and the served `edited_image` agree."""
 
 import os
 import subprocess
@@ -16,7 +17,8 @@ from lbie_tf import pretrained
 from lbie_tf.cli import edit
 from lbie_tf.data import cosal
 from lbie_tf.data import cosal_vocabulary as vocab
-from lbie_tf.serving.export import export_segmenter
+from lbie_tf.serving.export import export_model
+from lbie_tf.serving.loading import load_model
 
 pytestmark = pytest.mark.skipif(not pretrained.available(), reason="no pretrained model shipped")
 
@@ -30,7 +32,8 @@ for image in images:
     with open(image, "rb") as f:
         outputs = serve(image_bytes=tf.constant([f.read()]), text=tf.constant([caption]))
     height, width = outputs["image_size"].numpy()[0]
-    results[image] = outputs["class_map"].numpy()[0, :height, :width]
+    key = "class_map" if "class_map" in outputs else "edited_image"
+    results[image] = outputs[key].numpy()[0, :height, :width]
 np.savez(out, *[results[image] for image in images])
 """
 
@@ -50,34 +53,59 @@ def _inputs(sketch: np.ndarray) -> dict:
             "one_pixel_high": large.resize((157, 1), Image.BILINEAR)}
 
 
-@pytest.fixture(scope="module")
-def results(tmp_path_factory):
-    """`(cli, served, paths, tokens)`: name → class map int `[H, W]` from `lbie-edit` and from the served
-    SavedModel, name → input file, and the caption's token ids."""
-    folder = tmp_path_factory.mktemp("parity")
-    data = cosal.generate(tf.constant([3], tf.int64), cosal.CosalConfig(), "test")
+def _cli_and_served(folder, pretrained_name: str, num_direct: int) -> tuple:
+    """`(cli, served, paths, tokens)` of one shipped model: name → the PNG `lbie-edit` wrote (RGB `[H, W, 3]`)
+    and the served SavedModel's output (`class_map` or `edited_image`), name → input file, and the caption's
+    token ids."""
+    data = cosal.generate(tf.constant([3], tf.int64), cosal.CosalConfig(num_direct=num_direct), "test")
     caption = ". ".join(vocab.decode_caption(data["tokens"][0].numpy()))
     paths = {}
     for name, image in _inputs(data["sketch"][0].numpy()).items():
         paths[name] = str(folder / f"{name}.png")
         image.save(paths[name])
-    exported = export_segmenter(pretrained.load_pretrained_segmenter()[0], str(folder / "export"))
+    exported = export_model(load_model(pretrained=pretrained_name), str(folder / "export"))
     served_file = folder / "served.npz"
     server = subprocess.Popen([sys.executable, "-c", SERVE_SCRIPT, exported, caption, str(served_file),
                                *paths.values()], env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     (folder / "pairs.txt").write_text("".join(f"{name}.png:{caption}\n" for name in paths))
     (folder / "out").mkdir()
-    assert edit.main(["lbie-edit", f"--text_file={folder / 'pairs.txt'}", f"--out={folder / 'out'}"]) == 0
+    assert edit.main(["lbie-edit", f"--pretrained={pretrained_name}", f"--text_file={folder / 'pairs.txt'}",
+                      f"--out={folder / 'out'}"]) == 0
     _, errors = server.communicate(timeout=300)
     assert server.returncode == 0, errors.decode()[-2000:]
     served = dict(zip(paths, np.load(served_file).values()))
-    palette = {tuple(colour): index for index, colour in enumerate(vocab.RGB_PALETTE)}
-    cli = {}
-    for line, name in enumerate(paths, start=1):
-        colours = np.asarray(Image.open(folder / "out" / f"{name}_line{line}.png").convert("RGB"))
-        cli[name] = np.vectorize(lambda r, g, b: palette[(r, g, b)])(*np.moveaxis(colours, -1, 0))
+    cli = {name: np.asarray(Image.open(folder / "out" / f"{name}_line{line}.png").convert("RGB"))
+           for line, name in enumerate(paths, start=1)}
     return cli, served, paths, data["tokens"][0].numpy()
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    """`_cli_and_served` of the shipped segmenter, the command line's PNGs read back as class maps."""
+    cli, served, paths, tokens = _cli_and_served(tmp_path_factory.mktemp("parity"), pretrained.DEFAULT_SEGMENTER,
+                                                 cosal.CosalConfig().num_direct)
+    palette = {tuple(colour): index for index, colour in enumerate(vocab.RGB_PALETTE)}
+    classes = {name: np.vectorize(lambda r, g, b: palette[(r, g, b)])(*np.moveaxis(colours, -1, 0))
+               for name, colours in cli.items()}
+    return classes, served, paths, tokens
+
+
+@pytest.fixture(scope="module")
+def colorization_results(tmp_path_factory):
+    """`_cli_and_served` of the shipped colorizer (captions of direct sentences, as it was trained)."""
+    return _cli_and_served(tmp_path_factory.mktemp("colorization_parity"), pretrained.DEFAULT_COLORIZER, 9)
+
+
+@pytest.mark.parametrize("name", ["rgba_transparent", "palette", "grey_16_bit", "large_rgb", "one_pixel_wide",
+                                  "one_pixel_high"])
+def test_command_line_and_served_colorizer_give_the_same_image(colorization_results, name):
+    cli, served, _, _ = colorization_results
+    assert cli[name].shape == served[name].shape and served[name].dtype == np.uint8
+    difference = np.abs(cli[name].astype(int) - served[name])
+    assert difference.max() <= 1 and np.mean(difference == 0) > 0.99  # eager vs graph float32 round-off only
+    large = served["large_rgb"].astype(float)
+    assert np.std(large, axis=-1).mean() > 10  # colours, not grey: agreement is not trivial
 
 
 @pytest.mark.parametrize("name", ["rgba_transparent", "palette", "grey_16_bit", "large_rgb", "one_pixel_wide",
