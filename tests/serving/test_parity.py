@@ -104,8 +104,8 @@ def test_command_line_and_served_colorizer_give_the_same_image(colorization_resu
     assert cli[name].shape == served[name].shape and served[name].dtype == np.uint8
     difference = np.abs(cli[name].astype(int) - served[name])
     assert difference.max() <= 1 and np.mean(difference == 0) > 0.99  # eager vs graph float32 round-off only
-    large = served["large_rgb"].astype(float)
-    assert np.std(large, axis=-1).mean() > 10  # colours, not grey: agreement is not trivial
+    spread = np.std(served["large_rgb"].astype(float), axis=-1)  # 0 for a grey pixel
+    assert spread.max() > 20  # the shapes come out in colour: agreement is not trivial
 
 
 @pytest.mark.parametrize("name", ["rgba_transparent", "palette", "grey_16_bit", "large_rgb", "one_pixel_wide",
