@@ -60,11 +60,11 @@ def test_shipped_colorizer_reaches_its_recorded_accuracy():
 
 
 def test_one_registry_for_both_kinds():
-    assert pretrained.available("segmenter") == [pretrained.DEFAULT_SEGMENTER]
+    assert pretrained.available("segmenter") == [pretrained.DEFAULT_SEGMENTER, "cosal_paper_t4"]
     assert pretrained.available("colorizer") == [pretrained.DEFAULT_COLORIZER]
     with pytest.raises(DataError, match="'cosal_colorization' is a colorizer, not a segmenter"):
         pretrained.load_pretrained_segmenter(pretrained.DEFAULT_COLORIZER)
-    with pytest.raises(DataError, match="cosal_paper_t4 holds a segmenter, not a colorizer"):
+    with pytest.raises(DataError, match="cosal_best holds a segmenter, not a colorizer"):
         load_colorizer(pretrained=pretrained.DEFAULT_SEGMENTER)
 
 
@@ -74,7 +74,7 @@ def test_package_round_trip_of_a_colorization_run(tmp_path):
                                 batch_norm=False, vocab_size=0)
     cosal_colorization.make_trainer(
         generator, DiscriminatorConfig(filters=4, merger_units=4, text="shared"), GanConfig(),
-        TrainingConfig(batch_size=4, train_steps=1, jit_compile="off"), CosalConfig(train_size=8, test_size=4),
+        TrainingConfig(batch_size=4, train_steps=1), CosalConfig(train_size=8, test_size=4),
         str(run), tf.distribute.get_strategy(), progress_stream=None, previews=0, log=lambda line: None,
         eval_batch_size=4).run()
     folder = pretrained.package_run(str(run), "tiny", "python train_colorization.py ...", out_dir=str(tmp_path / "out"))
