@@ -18,15 +18,6 @@ import platform
 import numpy as np
 from absl import app, flags
 
-flags.DEFINE_string("model_dir", None, "A finished train_segmentation.py run (or use --pretrained).")
-flags.DEFINE_string("pretrained", None, "Instead of --model_dir: a shipped model name (lbie_tf/pretrained).")
-flags.DEFINE_list("num_direct", ["4", "5", "6", "7", "8"], "Numbers of direct sentences to evaluate.")
-flags.DEFINE_integer("test_size", 10_000, "CoSaL test images per number of direct sentences.")
-flags.DEFINE_integer("renderer_size", 2_000, "Second-renderer images per number of direct sentences.")
-flags.DEFINE_integer("renderer_seed", 0, "Seed of the second renderer's images.")
-flags.DEFINE_string("command", "", "The command that trained the model (stored in the report).")
-flags.DEFINE_string("out", "docs/results/cosal_best", "Report path without extension (.json and .md).")
-flags.DEFINE_bool("render_only", False, "Only re-render <out>.md from <out>.json.")
 FLAGS = flags.FLAGS
 
 TOLERANCE = 0.02  # the second renderer's IoU must be within this of the test split's (issue goal)
@@ -173,5 +164,19 @@ def main(argv):
     print(f"wrote {FLAGS.out}.md")
 
 
+def define_flags() -> None:
+    """The command line's flags (defined only when run as a script: the tests import `measure`)."""
+    flags.DEFINE_string("model_dir", None, "A finished train_segmentation.py run (or use --pretrained).")
+    flags.DEFINE_string("pretrained", None, "Instead of --model_dir: a shipped model name (lbie_tf/pretrained).")
+    flags.DEFINE_list("num_direct", ["4", "5", "6", "7", "8"], "Numbers of direct sentences to evaluate.")
+    flags.DEFINE_integer("test_size", 10_000, "CoSaL test images per number of direct sentences.")
+    flags.DEFINE_integer("renderer_size", 2_000, "Second-renderer images per number of direct sentences.")
+    flags.DEFINE_integer("renderer_seed", 0, "Seed of the second renderer's images.")
+    flags.DEFINE_string("command", "", "The command that trained the model (stored in the report).")
+    flags.DEFINE_string("out", "docs/results/cosal_best", "Report path without extension (.json and .md).")
+    flags.DEFINE_bool("render_only", False, "Only re-render <out>.md from <out>.json.")
+
+
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

@@ -39,7 +39,7 @@ def example(tmp_path_factory):
 
 
 def test_class_map_is_the_one_lbie_edit_writes(model, example, tmp_path, monkeypatch):
-    monkeypatch.setattr(pretrained, "load_pretrained_segmenter", lambda *args, **kwargs: (model, {}))
+    monkeypatch.setattr(pretrained, "load_pretrained", lambda *args, **kwargs: (model, {}))
     image_path, caption = example
     view = segment_request(model, page_inputs.uploaded_image(image_path), caption)
     out = tmp_path / "edit.png"
