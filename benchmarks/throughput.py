@@ -1,4 +1,5 @@
-"""Steady-state throughput on this machine: CoSaL generation and training of the paper T=4 preset, and
+"""Steady-state throughput on this machine: CoSaL generation and training of the paper T=4 preset (beside a
+straightforward Keras port of the same model, `benchmarks/straightforward_port.py`, timed in the same run), and
 training of the ReferIt paper preset (configs/referit_paper.cfg, 512×512).
 
     python -m benchmarks.throughput [--batch_sizes=32,64] [--steps=60] [--warmup=15]
@@ -7,11 +8,17 @@ training of the ReferIt paper preset (configs/referit_paper.cfg, 512×512).
 Prints one line per measurement, e.g.
     generate cosal batch=64: 5400.0 images/s
     train cosal_paper_t4 batch=64: 812.3 images/s
+    train straightforward_port batch=64: 150.2 images/s (ours 5.41× the port)
+    flops per training image: cosal_paper_t4 3.12 MFLOP, straightforward_port 3.95 MFLOP
+    matmul peak (2048×2048 float32): 95.1 GFLOP/s
+    achieved cosal_paper_t4 batch=64: 2.5 GFLOP/s (2.7 % of the matmul peak)
     train referit_paper (512x512) batch=2: 0.3 images/s
 CoSaL training is timed through the real input pipeline (generation runs concurrently, as in training);
 ReferIt training on random 512×512 images and expressions held in memory (the data cannot be downloaded
 here), so it measures the model's step alone. The first `--warmup` steps (tracing and XLA compilation) are
-excluded.
+excluded. FLOPs per training image are counted by TensorFlow's graph profiler on the graph of one training
+step's loss and gradients (forward and backward; the profiler counts convolutions, matrix products and
+element-wise ops, not the LSTMs' loop bodies); the matmul peak is a large `tf.matmul` timed on this machine.
 """
 
 from __future__ import annotations
@@ -34,6 +41,8 @@ flags.DEFINE_integer("warmup", 15, "Untimed steps first (compilation).")
 flags.DEFINE_integer("generate_batches", 60, "Timed generation batches.")
 flags.DEFINE_string("termination_training", "gumbel", "Termination training mode to time.")
 flags.DEFINE_string("jit_compile", "auto", "auto | on | off")
+flags.DEFINE_bool("port", True, "Also time the straightforward Keras port, count FLOPs and measure the matmul peak.")
+flags.DEFINE_integer("matmul_size", 2048, "Matrix size of the matmul peak.")
 FLAGS = flags.FLAGS
 REFERIT_PRESET = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs",
                               "referit_paper.cfg")
@@ -78,6 +87,89 @@ def time_training(batch_size: int, steps: int, warmup: int) -> float:
         return _images_per_second(trainer, batch_size, steps, warmup)
 
 
+def _port_batches(batch_size: int):
+    from lbie_tf.data import cosal
+    from lbie_tf.tasks.cosal_segmentation import segmentation_view
+
+    def split(batch):
+        view = segmentation_view(batch)
+        return {"image": view["image"], "tokens": view["tokens"]}, view["labels"]
+
+    return cosal.train_dataset(cosal.CosalConfig(), batch_size).map(split)
+
+
+def time_port_training(batch_size: int, steps: int, warmup: int) -> float:
+    """Training images per second of the straightforward port under `model.fit` (the CoSaL input pipeline)."""
+    import keras
+
+    from benchmarks.straightforward_port import compiled_port
+
+    class Clock(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == warmup - 1:
+                self.start = time.perf_counter()
+
+    model, clock = compiled_port(), Clock()
+    model.fit(_port_batches(batch_size), steps_per_epoch=warmup + steps, epochs=1, verbose=0, callbacks=[clock])
+    return steps * batch_size / (time.perf_counter() - clock.start)
+
+
+def graph_flops(function, *specs) -> int:
+    """Floating-point operations the graph profiler counts in `function`'s graph for inputs of `specs`."""
+    import tensorflow as tf
+
+    graph = tf.function(function).get_concrete_function(*specs).graph
+    options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+    options["output"] = "none"
+    return tf.compat.v1.profiler.profile(graph, options=options).total_float_ops
+
+
+def training_flops_per_image(batch_size: int = 8) -> dict[str, float]:
+    """FLOPs of one training step (loss and gradients) per image, of our model and of the port."""
+    import tensorflow as tf
+
+    from benchmarks.straightforward_port import compiled_port
+    from lbie_tf.configs import SegmenterConfig
+    from lbie_tf.losses import segmentation as losses
+    from lbie_tf.models.segmenter import build_segmenter
+
+    ours, port = build_segmenter(SegmenterConfig(steps=4)), compiled_port()
+    specs = (tf.TensorSpec((batch_size, 48, 48, 3)), tf.TensorSpec((batch_size, 9, 3), tf.int32),
+             tf.TensorSpec((batch_size, 48, 48), tf.int32), tf.TensorSpec((batch_size, 4, 6, 6)))
+
+    def ours_step(image, tokens, labels, noise):
+        with tf.GradientTape() as tape:
+            outputs = ours.train_outputs({"image": image, "tokens": tokens}, "gumbel", temperature=1.0,
+                                         uniform_noise=noise)
+            loss = tf.reduce_mean(losses.segmentation_loss(outputs, labels, "gumbel", 10.0)[0])
+        return tape.gradient(loss, ours.trainable_variables)
+
+    def port_step(image, tokens, labels, noise):
+        del noise  # the port draws its own
+        with tf.GradientTape() as tape:
+            logits = port({"image": image, "tokens": tokens}, training=True)
+            loss = port.compute_loss(y=labels, y_pred=logits, sample_weight=tf.where(labels > 0, 10.0, 1.0))
+        return tape.gradient(loss, port.trainable_variables)
+
+    return {"cosal_paper_t4": graph_flops(ours_step, *specs) / batch_size,
+            "straightforward_port": graph_flops(port_step, *specs) / batch_size}
+
+
+def matmul_peak(size: int, repeats: int = 10) -> float:
+    """GFLOP/s of a `size`×`size` float32 `tf.matmul` on this machine (best of `repeats`)."""
+    import tensorflow as tf
+
+    a = tf.random.normal((size, size))
+    b = tf.random.normal((size, size))
+    tf.matmul(a, b).numpy()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        tf.matmul(a, b).numpy()
+        best = min(best, time.perf_counter() - start)
+    return 2.0 * size ** 3 / best / 1e9
+
+
 def time_referit_training(batch_size: int, steps: int, warmup: int) -> float:
     import numpy as np
     import tensorflow as tf
@@ -113,9 +205,24 @@ def main(argv) -> None:
         for batch_size in map(int, FLAGS.batch_sizes):
             rate = time_generation(batch_size, FLAGS.generate_batches)
             print(f"generate cosal batch={batch_size}: {rate:.1f} images/s", flush=True)
+        rates = {}
         for batch_size in map(int, FLAGS.batch_sizes):
-            rate = time_training(batch_size, FLAGS.steps, FLAGS.warmup)
-            print(f"train cosal_paper_t4 batch={batch_size}: {rate:.1f} images/s", flush=True)
+            rates[batch_size] = time_training(batch_size, FLAGS.steps, FLAGS.warmup)
+            print(f"train cosal_paper_t4 batch={batch_size}: {rates[batch_size]:.1f} images/s", flush=True)
+            if FLAGS.port:
+                port = time_port_training(batch_size, FLAGS.steps, FLAGS.warmup)
+                print(f"train straightforward_port batch={batch_size}: {port:.1f} images/s "
+                      f"(ours {rates[batch_size] / port:.2f}× the port)", flush=True)
+        if FLAGS.port:
+            flops = training_flops_per_image()
+            print("flops per training image: " + ", ".join(f"{name} {value / 1e6:.2f} MFLOP"
+                                                           for name, value in flops.items()), flush=True)
+            peak = matmul_peak(FLAGS.matmul_size)
+            print(f"matmul peak ({FLAGS.matmul_size}×{FLAGS.matmul_size} float32): {peak:.1f} GFLOP/s", flush=True)
+            for batch_size, rate in rates.items():
+                achieved = rate * flops["cosal_paper_t4"] / 1e9
+                print(f"achieved cosal_paper_t4 batch={batch_size}: {achieved:.2f} GFLOP/s "
+                      f"({100 * achieved / peak:.1f} % of the matmul peak)", flush=True)
     if "referit" in FLAGS.presets:
         for batch_size in map(int, FLAGS.referit_batch_sizes):
             rate = time_referit_training(batch_size, FLAGS.steps, FLAGS.warmup)
