@@ -195,7 +195,9 @@ def explanation(entries: dict) -> list[str]:
         lines.append(
             f"**Open choices fixed** (`{fixed['flagfile']}`: W7 initialised to the identity, gate kernel to 0, "
             f"{warmup} warm-up steps with frozen gates and every step's loss averaged). At step "
-            f"{at_warmup['step']} (end of the warm-up) the cross-entropies are {_vector(at_warmup['cross_entropy'])}; "
+            f"{at_warmup['step']} (end of the warm-up) the cross-entropies are {_vector(at_warmup['cross_entropy'])}"
+            + (", every later step's below step 1's, so the gates, released, move mass to later steps"
+               if max(at_warmup["cross_entropy"][1:]) < at_warmup["cross_entropy"][0] else "") + "; "
             f"at step {last['step']} β = {_vector(last['beta'])} (mean stop step "
             f"{mean_stop_step(last['beta']):.2f}), cross-entropies {_vector(last['cross_entropy'])}, |S_t| "
             f"{_vector(last['state_norm'], 1)}, largest |gate logit| {last['gate_logit_abs_max']:.1f}, gate gradient "
