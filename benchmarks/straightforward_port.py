@@ -85,7 +85,7 @@ class StraightforwardSegmenter(keras.Model):
         return self.upsample(self.classifier_2(self.classifier_1(fused)))
 
     def train_step(self, data):
-        inputs, labels = data
+        inputs, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
         weights = tf.where(labels > 0, FOREGROUND_WEIGHT, 1.0)
         with tf.GradientTape() as tape:
             logits = self(inputs, training=True)
