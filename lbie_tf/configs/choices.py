@@ -10,6 +10,8 @@ GATE_SOURCES = ("state", "decoder")
 FINAL_STEP = ("force", "drop")
 INFERENCE_STOP = ("first_gate", "most_likely")
 SEGMENTATION_DECODERS = ("paper", "released")
+OUTPUT_PROJECTION_INITS = ("glorot", "identity")  # C-GRU W7
+TERMINATION_KERNEL_INITS = ("glorot", "zeros")  # termination gate
 BATCH_NORM_INFERENCE = ("moving", "batch", "initial")  # statistics of segmentation BatchNorm at inference
 
 # Training (TrainingConfig).

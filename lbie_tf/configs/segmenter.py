@@ -46,12 +46,18 @@ class SegmenterConfig:
         fusion_kernel_size: C-GRU kernel (paper: convolutional, 3 here; code: 1, per position).
         reset_gate_on: "state" (paper, r ⊙ S) or "text" (CoSaL code, r ⊙ Û).
         output_projection: paper's S_{t+1} = W7 ⊗ h (True) or the code's S_{t+1} = h (False).
+        output_projection_init: initial W7 (paper: not said): "glorot" (Keras' default) or "identity" (the
+            centre tap is the identity, so S_{t+1} = h at the start, as in the code without W7). With "glorot"
+            every later step's state, and so its output, passes through a random mix of the encoder features
+            while step 1's output holds them directly (docs/results/termination_dynamics.md).
         gate_bias_init: initial bias of the z/r gates (paper 0, CoSaL code 0.5).
         gate_source: "state" (paper: linear map on each region's C-GRU state) or "decoder" (code: channel 0
             of the decoder output, one gate per output pixel).
         termination_bias_init: initial bias of the state gate's logit (paper: not said; 0 gives f = 0.5 at
             every step, so half of every region stops at step 1; negative values favour continuing, e.g. −2:
             f ≈ 0.12, a region reaches the last step with probability ≈ 0.68 at T = 4).
+        termination_kernel_init: initial kernel of the state gate (paper: not said): "glorot" (Keras'
+            default) or "zeros" (every region starts with the logit termination_bias_init).
         final_step: "force" (paper Algorithm 1: a region that never stopped keeps its last output) or
             "drop" (code: the never-stopped probability mass is dropped).
         inference_stop: how a region picks its output at inference: "first_gate" (Algorithm 1 with each gate
@@ -95,9 +101,11 @@ class SegmenterConfig:
     fusion_kernel_size: int = 3
     reset_gate_on: str = "state"
     output_projection: bool = True
+    output_projection_init: str = "glorot"
     gate_bias_init: float = 0.0
     gate_source: str = "state"
     termination_bias_init: float = 0.0
+    termination_kernel_init: str = "glorot"
     final_step: str = "force"
     inference_stop: str = "first_gate"
     decoder: str = "paper"
@@ -116,6 +124,8 @@ class SegmenterConfig:
                               ("reset_gate_on", choices.RESET_GATE_TARGETS), ("gate_source", choices.GATE_SOURCES),
                               ("final_step", choices.FINAL_STEP), ("inference_stop", choices.INFERENCE_STOP),
                               ("decoder", choices.SEGMENTATION_DECODERS),
+                              ("output_projection_init", choices.OUTPUT_PROJECTION_INITS),
+                              ("termination_kernel_init", choices.TERMINATION_KERNEL_INITS),
                               ("batch_norm_inference", choices.BATCH_NORM_INFERENCE)):
             check_choice(self, name, allowed)
         check_minimum(self, ("image_size", "num_classes", "vocab_size", "sentence_units", "paragraph_units", "steps",

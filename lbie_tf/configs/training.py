@@ -38,6 +38,11 @@ class TrainingConfig:
         foreground_weight: cross-entropy weight of non-background pixels (paper 1, released code 10).
         stop_prior_weight: weight of `losses.stop_prior_kl`, the KL of each region's stop-step distribution to
             the uniform one, added to the loss (ours; 0 = off, as in the paper and the released code).
+        gate_warmup_steps: the first this many optimizer steps train with the termination gates frozen (their
+            variables get zero gradients, so Adam leaves them exactly as initialised) and the loss is the mean
+            over steps t of CE_t, each step's output decoded alone (`losses.segmentation.step_cross_entropies`),
+            so every step learns to segment before the gates choose between them (ours; the paper does not
+            say how its gates start; 0 = off, as in the paper presets).
         learning_rate: Adam's learning rate (released code: 1e-3); with the cosine schedule, its initial value.
         adam_beta_1: Adam's β1, the decay of its running mean of gradients (released code: 0.5).
         learning_rate_schedule: "constant" or "cosine" (decays from `learning_rate` to 0 at `train_steps`).
@@ -80,6 +85,7 @@ class TrainingConfig:
     gumbel_hard: bool = False
     foreground_weight: float = 1.0
     stop_prior_weight: float = 0.0
+    gate_warmup_steps: int = 0
     learning_rate: float = 1e-3
     adam_beta_1: float = 0.9
     learning_rate_schedule: str = "constant"
@@ -110,7 +116,8 @@ class TrainingConfig:
             check_choice(self, name, allowed)
         check_minimum(self, ("batch_size", "train_steps", "checkpoint_every", "summary_every", "image_summary_every",
                              "curve_eval_size"))
-        check_not_negative(self, ("eval_every", "train_seconds", "stop_prior_weight", "weight_decay"))
+        check_not_negative(self, ("eval_every", "train_seconds", "stop_prior_weight", "weight_decay",
+                                  "gate_warmup_steps"))
         if not self.cluster_timeout > 0:
             raise ConfigError(f"TrainingConfig.cluster_timeout must be positive, got {self.cluster_timeout}")
         if self.profile_steps and not (len(self.profile_steps) == 2

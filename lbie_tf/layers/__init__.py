@@ -5,6 +5,7 @@ from lbie_tf.layers.bilinear_upsampling import (
     BilinearKernelInitializer,
     BilinearUpsampling,
 )
+from lbie_tf.layers.centre_identity_initializer import CentreIdentityInitializer
 from lbie_tf.layers.composite_layer import CompositeLayer
 from lbie_tf.layers.conv_gru_cell import ConvGRUCell
 from lbie_tf.layers.inference_statistics_batch_normalization import (
@@ -17,6 +18,7 @@ from lbie_tf.layers.termination_gate import TerminationGate
 __all__ = [
     "BilinearKernelInitializer",
     "BilinearUpsampling",
+    "CentreIdentityInitializer",
     "CompositeLayer",
     "ConvGRUCell",
     "InferenceStatisticsBatchNormalization",

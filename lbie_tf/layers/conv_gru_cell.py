@@ -5,7 +5,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from lbie_tf.configs.choices import RESET_GATE_TARGETS
+from lbie_tf.configs.choices import OUTPUT_PROJECTION_INITS, RESET_GATE_TARGETS
+from lbie_tf.layers.centre_identity_initializer import CentreIdentityInitializer
 from lbie_tf.layers.composite_layer import CompositeLayer
 
 
@@ -31,6 +32,8 @@ class ConvGRUCell(CompositeLayer):
       code; `r` then has `K` channels). `"state"` is the paper (and the released Flowers code).
     - `output_projection=False`: no `W7`, `S_{t+1} = h` (released code).
     - `gate_bias_init`: initial value of `b1, b2` (paper 0; released 0.5 CoSaL, 1.0 Flowers).
+    - `output_projection_init`: `W7` starts random (`"glorot"`, Keras' default; the paper does not say) or as
+      the identity (`"identity"`, `CentreIdentityInitializer`: `S_{t+1} = h` at the start, as without `W7`).
 
     Args:
         filters: int, state channels `D` (the paper's "GRU units").
@@ -38,6 +41,7 @@ class ConvGRUCell(CompositeLayer):
         reset_gate_on: `"state"` (paper) or `"text"` (released CoSaL code).
         output_projection: bool, apply `W7` (no bias) to produce the next state.
         gate_bias_init: float, initial bias of the `z` and `r` gates.
+        output_projection_init: `"glorot"` or `"identity"`, the initial `W7`.
         **kwargs: base `keras.layers.Layer` arguments.
 
     Call arguments:
@@ -53,15 +57,19 @@ class ConvGRUCell(CompositeLayer):
     """
 
     def __init__(self, filters, kernel_size=3, reset_gate_on="state", output_projection=True,
-                 gate_bias_init=0.0, **kwargs):
+                 gate_bias_init=0.0, output_projection_init="glorot", **kwargs):
         super().__init__(**kwargs)
         if reset_gate_on not in RESET_GATE_TARGETS:
             raise ValueError(f"`reset_gate_on` must be one of {RESET_GATE_TARGETS}, got {reset_gate_on!r}.")
+        if output_projection_init not in OUTPUT_PROJECTION_INITS:
+            raise ValueError(f"`output_projection_init` must be one of {OUTPUT_PROJECTION_INITS}, got "
+                             f"{output_projection_init!r}.")
         self.filters = int(filters)
         self.kernel_size = int(kernel_size)
         self.reset_gate_on = reset_gate_on
         self.output_projection = bool(output_projection)
         self.gate_bias_init = float(gate_bias_init)
+        self.output_projection_init = output_projection_init
         # The `z`/`r` channel split depends on the text width K (for reset_gate_on="text"), so the
         # fused gate convolution is created in build().
         self.gates = None
@@ -69,8 +77,10 @@ class ConvGRUCell(CompositeLayer):
                                              dtype=self.dtype_policy, name="candidate")
         self.projection = None
         if self.output_projection:
+            initializer = ("glorot_uniform" if output_projection_init == "glorot" else CentreIdentityInitializer())
             self.projection = keras.layers.Conv2D(self.filters, self.kernel_size, padding="same",
-                                                  use_bias=False, dtype=self.dtype_policy, name="projection")
+                                                  use_bias=False, kernel_initializer=initializer,
+                                                  dtype=self.dtype_policy, name="projection")
 
     def build(self, state_shape, attended_shape):
         state_dim, text_dim = int(state_shape[-1]), int(attended_shape[-1])
@@ -112,5 +122,6 @@ class ConvGRUCell(CompositeLayer):
             "reset_gate_on": self.reset_gate_on,
             "output_projection": self.output_projection,
             "gate_bias_init": self.gate_bias_init,
+            "output_projection_init": self.output_projection_init,
         })
         return config

@@ -41,10 +41,12 @@ class RecurrentAttentiveFusion(CompositeLayer):
         kernel_size: int, C-GRU convolution size (1 = the released code's per-position gates).
         reset_gate_on: `"state"` (paper) or `"text"` (released CoSaL); see `ConvGRUCell`.
         output_projection: bool, C-GRU `W7` (paper) or none (released code).
+        output_projection_init: `"glorot"` or `"identity"`, the initial `W7` (see `ConvGRUCell`).
         gate_bias_init: float, initial bias of the C-GRU `z`/`r` gates.
         gate_source: `"state"` (paper: a linear gate on each region's state) or `"decoder"` (released CoSaL
             code: gates come from the decoder's channel 0, so this layer has no gate and returns none).
         termination_bias_init: float, initial bias of the termination gate (`TerminationGate`).
+        termination_kernel_init: `"glorot"` or `"zeros"`, the initial termination-gate kernel.
         **kwargs: base `keras.layers.Layer` arguments.
 
     Call arguments:
@@ -69,7 +71,8 @@ class RecurrentAttentiveFusion(CompositeLayer):
 
     def __init__(self, steps=1, units=16, attention_units=16, attention_score="bilinear", use_attention=True,
                  kernel_size=3, reset_gate_on="state", output_projection=True, gate_bias_init=0.0,
-                 gate_source="state", termination_bias_init=0.0, **kwargs):
+                 gate_source="state", termination_bias_init=0.0, output_projection_init="glorot",
+                 termination_kernel_init="glorot", **kwargs):
         super().__init__(**kwargs)
         if int(steps) < 1:
             raise ValueError(f"`steps` must be >= 1, got {steps!r}.")
@@ -86,6 +89,8 @@ class RecurrentAttentiveFusion(CompositeLayer):
         self.gate_bias_init = float(gate_bias_init)
         self.gate_source = gate_source
         self.termination_bias_init = float(termination_bias_init)
+        self.output_projection_init = output_projection_init
+        self.termination_kernel_init = termination_kernel_init
 
         policy = self.dtype_policy
         self.input_projection = None  # created in build() when D != units
@@ -95,8 +100,9 @@ class RecurrentAttentiveFusion(CompositeLayer):
                                                  dtype=policy, name="attention")
         self.cell = ConvGRUCell(self.units, kernel_size=self.kernel_size, reset_gate_on=self.reset_gate_on,
                                 output_projection=self.output_projection, gate_bias_init=self.gate_bias_init,
-                                dtype=policy, name="conv_gru")
-        self.gate = (TerminationGate(self.termination_bias_init, dtype=policy, name="termination_gate")
+                                output_projection_init=output_projection_init, dtype=policy, name="conv_gru")
+        self.gate = (TerminationGate(self.termination_bias_init, kernel_init=termination_kernel_init, dtype=policy,
+                                     name="termination_gate")
                      if gate_source == "state" else None)
 
     def build(self, image_features_shape, text_features_shape=None, text_mask_shape=None,
@@ -174,6 +180,8 @@ class RecurrentAttentiveFusion(CompositeLayer):
             "gate_bias_init": self.gate_bias_init,
             "gate_source": self.gate_source,
             "termination_bias_init": self.termination_bias_init,
+            "output_projection_init": self.output_projection_init,
+            "termination_kernel_init": self.termination_kernel_init,
         })
         return config
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from lbie_tf.configs.choices import TERMINATION_KERNEL_INITS
+
 
 @keras.saving.register_keras_serializable(package="lbie")
 class TerminationGate(keras.layers.Layer):
@@ -16,6 +18,9 @@ class TerminationGate(keras.layers.Layer):
     Args:
         bias_init: float, initial bias of the logit (0: f = 0.5 at the start; negative values favour
             continuing: with T steps and `bias_init = b`, every step's f starts near σ(b)).
+        kernel_init: `"glorot"` (Glorot-uniform, Keras' default; the paper does not say) or `"zeros"`: every
+            region's logit then starts at `bias_init` whatever its state, so the gates start from the same
+            stop distribution everywhere and learn from there.
         **kwargs: base `keras.layers.Layer` arguments.
 
     Call arguments:
@@ -29,19 +34,22 @@ class TerminationGate(keras.layers.Layer):
         termination gate uses a linear map on top of the hidden state of each GRU cell".
     """
 
-    def __init__(self, bias_init=0.0, **kwargs):
+    def __init__(self, bias_init=0.0, kernel_init="glorot", **kwargs):
         super().__init__(**kwargs)
+        if kernel_init not in TERMINATION_KERNEL_INITS:
+            raise ValueError(f"`kernel_init` must be one of {TERMINATION_KERNEL_INITS}, got {kernel_init!r}.")
         self.bias_init = float(bias_init)
+        self.kernel_init = kernel_init
 
     def build(self, state_shape):
         self.kernel = self.add_weight(name="kernel", shape=(int(state_shape[-1]), 1),
-                                      initializer="glorot_uniform")
+                                      initializer="glorot_uniform" if self.kernel_init == "glorot" else "zeros")
         self.bias = self.add_weight(name="bias", shape=(1,),
                                     initializer=keras.initializers.Constant(self.bias_init))
         self.built = True
 
     def get_config(self):
-        return {**super().get_config(), "bias_init": self.bias_init}
+        return {**super().get_config(), "bias_init": self.bias_init, "kernel_init": self.kernel_init}
 
     def call(self, state):
         return ops.squeeze(ops.matmul(state, self.kernel) + self.bias, axis=-1)

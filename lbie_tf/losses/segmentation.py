@@ -70,6 +70,25 @@ def regions_to_pixels(values, height: int, width: int):
     return tf.repeat(values, width // n, axis=-1)
 
 
+def step_cross_entropies(step_logits, labels, foreground_weight: float = 1.0):
+    """Each step's output decoded alone, scored: weighted cross-entropy per example and step, `[batch, T]`.
+
+    Args:
+        step_logits: `[batch, T, H, W, C]`, every step decoded (`train_outputs(..., "marginal")["step_logits"]`).
+        labels: int `[batch, H, W]`.
+        foreground_weight: weight of non-background pixels.
+
+    Returns:
+        Float32 `[batch, T]`: `CE_t`, the loss the model would have if every region stopped at step `t`. Their
+        mean over steps is the loss of the gate warm-up (`TrainingConfig.gate_warmup_steps`).
+    """
+    steps = step_logits.shape[1]
+    weights = pixel_weights(labels, foreground_weight)[:, None]
+    step_labels = tf.repeat(labels[:, None], steps, axis=1)
+    values = pixel_cross_entropy(step_labels, step_logits)
+    return tf.reduce_sum(values * weights, axis=[2, 3]) / tf.maximum(tf.reduce_sum(weights, axis=[2, 3]), 1.0)
+
+
 def segmentation_loss(outputs: dict, labels, mode: str, foreground_weight: float = 1.0):
     """Per-example training loss `[batch]` from `LanguageSegmenter.train_outputs(..., mode)`.
 

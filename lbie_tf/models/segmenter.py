@@ -92,7 +92,9 @@ class LanguageSegmenter(keras.Model):
             attention_score=cfg.attention_score, use_attention=cfg.attention,
             kernel_size=cfg.fusion_kernel_size, reset_gate_on=cfg.reset_gate_on,
             output_projection=cfg.output_projection, gate_bias_init=cfg.gate_bias_init,
-            gate_source=cfg.gate_source, termination_bias_init=cfg.termination_bias_init, name="fusion")
+            gate_source=cfg.gate_source, termination_bias_init=cfg.termination_bias_init,
+            output_projection_init=cfg.output_projection_init, termination_kernel_init=cfg.termination_kernel_init,
+            name="fusion")
         outputs = cfg.num_classes + (1 if cfg.gate_source == "decoder" else 0)
         stride = cfg.encoder_stride
         if cfg.decoder == "paper":
@@ -149,6 +151,11 @@ class LanguageSegmenter(keras.Model):
         """Trainable variables of everything after the image encoder (text encoder, fusion, decoder)."""
         encoder = {id(v) for v in self.image_encoder.trainable_variables}
         return [v for v in self.trainable_variables if id(v) not in encoder]
+
+    @property
+    def gate_variables(self) -> list:
+        """Trainable variables of the termination gate (none when the gate comes from the decoder)."""
+        return list(self.fusion.gate.trainable_variables) if self.fusion.gate is not None else []
 
     def decode(self, fused, image=None, training=False):
         """`[batch, M, N, D]` → `[batch, H, W, outputs]`; `image` `[batch, H, W, 3]` (pixels) is needed

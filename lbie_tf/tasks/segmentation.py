@@ -161,8 +161,20 @@ class SegmentationTask:
     def _head_gradients(self, features, tokens, labels, example_ids, step, global_batch_size: int,
                         image) -> dict:
         """Loss of the model after the image encoder, its gradients (head variables and features) and the
-        step's statistics, each loss term averaged over the global batch."""
-        mode = self.training.termination_training
+        step's statistics, each loss term averaged over the global batch. The first
+        `TrainingConfig.gate_warmup_steps` steps use the gate warm-up loss instead (`_warmup_loss`)."""
+        args = (features, tokens, labels, example_ids, step, global_batch_size, image)
+        if not self.training.gate_warmup_steps:
+            return self.loss_gradients(*args, warmup=False)
+        return tf.cond(step < self.training.gate_warmup_steps, lambda: self.loss_gradients(*args, warmup=True),
+                       lambda: self.loss_gradients(*args, warmup=False))
+
+    def loss_gradients(self, features, tokens, labels, example_ids, step, global_batch_size: int, image,
+                       warmup: bool) -> dict:
+        """One batch's loss (the gate warm-up's when `warmup`, else the termination mode's), its gradients with
+        respect to `features` and `model.head_variables` (in that order; the gate variables' are zeros when
+        `warmup`), and the step's statistics. Also what `experiments/termination_dynamics.py` probes."""
+        mode = "marginal" if warmup else self.training.termination_training
         noise = self._noise(example_ids, step) if mode != "marginal" else None
         head_variables = self.model.head_variables
         with tf.GradientTape() as tape:
@@ -170,15 +182,21 @@ class SegmentationTask:
             outputs = self.model.train_outputs_from_features(
                 features, tokens, mode, temperature=self.temperature(step), uniform_noise=noise,
                 hard=self.training.gumbel_hard, training=True, image=image)
-            loss, cross_entropy = losses.segmentation_loss(outputs, labels, mode,
-                                                           self.training.foreground_weight)
-            if self.training.stop_prior_weight:
-                stop_prior = termination_losses.stop_prior_kl(outputs["log_stop_probs"])
-                loss = loss + self.training.stop_prior_weight * stop_prior
+            if warmup:
+                loss = cross_entropy = self._warmup_loss(outputs, labels)
+            else:
+                loss, cross_entropy = losses.segmentation_loss(outputs, labels, mode, self.training.foreground_weight)
+                if self.training.stop_prior_weight:
+                    stop_prior = termination_losses.stop_prior_kl(outputs["log_stop_probs"])
+                    loss = loss + self.training.stop_prior_weight * stop_prior
             scaled = tf.nn.compute_average_loss(loss, global_batch_size=global_batch_size)
             # Loss scaling (mixed precision only; identity otherwise) is undone by the optimizer.
             loss_scaled = self.optimizer.scale_loss(scaled)
         gradients = tape.gradient(loss_scaled, [features] + head_variables)
+        if warmup:  # the gates are frozen: exactly zero (not None) so that both branches return the same
+            frozen = {id(v) for v in self.model.gate_variables}
+            gradients = [gradients[0]] + [tf.zeros_like(v) if id(v) in frozen else g
+                                          for v, g in zip(head_variables, gradients[1:])]
         prediction = _training_prediction(outputs)
         return {
             "feature_gradients": gradients[0],
@@ -189,6 +207,11 @@ class SegmentationTask:
                                                     global_batch_size=global_batch_size),
             "confusion": confusion_matrix_batch(labels, prediction, self.label_classes),
         }
+
+    def _warmup_loss(self, outputs: dict, labels):
+        """The gate warm-up's per-example loss `[batch]`: the mean over steps of each step's cross-entropy."""
+        return tf.reduce_mean(losses.step_cross_entropies(outputs["step_logits"], labels,
+                                                          self.training.foreground_weight), axis=1)
 
     def log_scalars(self, step: int, reduced: dict) -> dict:
         scalars = {"loss": float(reduced["loss"]), "cross_entropy": float(reduced["cross_entropy"]),

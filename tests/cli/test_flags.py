@@ -51,3 +51,16 @@ def test_presets_inherit_and_resolve_outside_the_repository(tmp_path, monkeypatc
         assert "--flagfile=configs/cosal_base.cfg" in f.read()
     with pytest.raises(ConfigError, match="no flagfile configs/missing.cfg"):
         lbie_flags.expand_flagfiles(["--flagfile=configs/missing.cfg"])
+
+
+def test_open_choices_preset_differs_from_the_paper_t4_preset_in_its_three_open_choices():
+    from lbie_tf.configs import TrainingConfig
+
+    paper = "configs/cosal_paper_t4.cfg"
+    fixed = "configs/cosal_paper_t4_open_choices.cfg"
+    model, open_model = (lbie_flags.config_from_flagfile(SegmenterConfig, p) for p in (paper, fixed))
+    training, open_training = (lbie_flags.config_from_flagfile(TrainingConfig, p) for p in (paper, fixed))
+    assert (model.output_projection_init, model.termination_kernel_init, training.gate_warmup_steps) == (
+        "glorot", "glorot", 0)  # the paper preset keeps Keras' defaults and no warm-up
+    assert dataclasses.replace(model, output_projection_init="identity", termination_kernel_init="zeros") == open_model
+    assert dataclasses.replace(training, gate_warmup_steps=200) == open_training

@@ -89,6 +89,9 @@ def test_ordering_section_from_rows(tmp_path):
             # −0.0200 ± 0.0224, within 2 se; seed 0 holds (0.62 ≥ 0.61), seed 1 does not.
             _row("paper_t4", 0, 0.62, 8, "long"), _row("paper_t4", 1, 0.60, 8, "long"),
             _row("paper_t1", 0, 0.61, 8, "long"), _row("paper_t1", 1, 0.65, 8, "long"),
+            # The open-choices T = 4 preset against T = 1, with the paper's T = 4 difference: 0.45, 0.47
+            # (se 0.0100) against 0.40, 0.42: +0.0500 ± 0.0141, holds.
+            _row("paper_t4_open_choices", 0, 0.45), _row("paper_t4_open_choices", 1, 0.47),
             # A variant of only one preset is not compared.
             _row("paper_t4", 0, 0.70, 8, "alone")]
     (tmp_path / "table2.json").write_text(json.dumps(rows))
@@ -104,4 +107,6 @@ def test_ordering_section_from_rows(tmp_path):
             "1 of 1 | holds, one seed (no spread) |") in ordering
     assert ("| determined | long | 8 | paper_t4 ≥ paper_t1 | -0.0080 | 0.6100 [2] | 0.6300 [2] | -0.0200 ± 0.0224 | "
             "1 of 2 | reversed in the mean, within 2 se |") in ordering
+    assert ("| determined | – | 4 | paper_t4_open_choices ≥ paper_t1 | +0.1003 | 0.4600 [2] | 0.4100 [2] | "
+            "+0.0500 ± 0.0141 | 2 of 2 | holds |") in ordering
     assert "alone" not in ordering

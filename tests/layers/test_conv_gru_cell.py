@@ -95,3 +95,28 @@ def test_invalid_arguments():
         ConvGRUCell(F, reset_gate_on="words")
     with pytest.raises(ValueError):
         ConvGRUCell(F + 1)(STATE, ATTENDED)
+
+
+def test_identity_output_projection_passes_the_output_through():
+    cell = ConvGRUCell(F, kernel_size=3, output_projection_init="identity")
+    output, next_state = cell(STATE, ATTENDED)
+    np.testing.assert_array_equal(next_state.numpy(), output.numpy())  # W7 ⊗ h = h exactly
+    kernel = cell.projection.kernel.numpy()
+    np.testing.assert_array_equal(kernel[1, 1], np.eye(F))
+    assert np.count_nonzero(kernel) == F  # only the centre tap's diagonal
+    assert ConvGRUCell.from_config(cell.get_config()).output_projection_init == "identity"
+
+
+def test_glorot_output_projection_is_not_the_identity():
+    cell = ConvGRUCell(F, kernel_size=3)
+    output, next_state = cell(STATE, ATTENDED)
+    assert np.abs(next_state.numpy() - output.numpy()).max() > 1e-3
+
+
+def test_identity_initializer_needs_an_odd_kernel():
+    from lbie_tf.layers import CentreIdentityInitializer
+
+    with pytest.raises(ValueError, match="odd"):
+        CentreIdentityInitializer()((2, 2, F, F))
+    with pytest.raises(ValueError, match="output_projection_init"):
+        ConvGRUCell(F, output_projection_init="orthogonal")

@@ -87,3 +87,13 @@ def test_stop_prior_gradient_moves_mass_away_from_a_dominant_step():
         kl = tf.reduce_sum(termination_losses.stop_prior_kl(log_beta))
     gradient = tape.gradient(kl, logits).numpy()[0, :, 0, 0]
     assert gradient[0] > 0 and np.all(gradient[1:] < 0)  # descent lowers the dominant step, raises the others
+
+
+def test_step_cross_entropies_score_every_step_alone_with_pixel_weights():
+    # 2 steps, one example 1×2 pixels, labels [0, 1], 2 classes; step 1 right, step 2 uniform.
+    labels = tf.constant([[[0, 1]]])
+    step_logits = tf.constant([[[[[2.0, 0.0], [0.0, 2.0]]], [[[0.0, 0.0], [0.0, 0.0]]]]])  # [1, 2, 1, 2, 2]
+    right = -np.log(np.exp(2.0) / (np.exp(2.0) + 1.0))
+    values = losses.step_cross_entropies(step_logits, labels, foreground_weight=3.0).numpy()
+    # Weighted mean over pixels: (1 · ce(bg) + 3 · ce(fg)) / 4.
+    np.testing.assert_allclose(values, [[right, np.log(2.0)]], rtol=1e-5)
