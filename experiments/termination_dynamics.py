@@ -29,12 +29,6 @@ VARIANTS = {
 }
 COLLAPSE_SHARE = 0.9  # β_1 at or above this: the stop distribution has collapsed onto step 1
 
-flags.DEFINE_list("variants", list(VARIANTS), f"Variants to train: {', '.join(VARIANTS)}.")
-flags.DEFINE_integer("train_steps", 400, "Training steps per variant.")
-flags.DEFINE_integer("log_every", 10, "Steps between probes.")
-flags.DEFINE_integer("probe_size", 256, "Test images of the probe batch.")
-flags.DEFINE_integer("seed", 0, "Model seed (--seed).")
-flags.DEFINE_string("output", "docs/results/termination_dynamics", "Writes <output>.json, .md and _<variant>.png.")
 FLAGS = flags.FLAGS
 
 
@@ -305,5 +299,16 @@ def main(argv) -> None:
     print(f"wrote {json_path}, {FLAGS.output}.md and the charts")
 
 
+def define_flags() -> None:
+    """The command line's flags (defined only when run as a script: the tests import the report code)."""
+    flags.DEFINE_list("variants", list(VARIANTS), f"Variants to train: {', '.join(VARIANTS)}.")
+    flags.DEFINE_integer("train_steps", 400, "Training steps per variant.")
+    flags.DEFINE_integer("log_every", 10, "Steps between probes.")
+    flags.DEFINE_integer("probe_size", 256, "Test images of the probe batch.")
+    flags.DEFINE_integer("seed", 0, "Model seed (--seed).")
+    flags.DEFINE_string("output", "docs/results/termination_dynamics", "Writes <output>.json, .md and _<variant>.png.")
+
+
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

@@ -72,7 +72,7 @@ def check_gan_configs(generator: ColorizerConfig, discriminator: DiscriminatorCo
 # a colorization run refuses them when they are not at their defaults, so that no flag is accepted and ignored.
 _SEGMENTATION_ONLY = ("termination_training", "gumbel_temperature_initial", "gumbel_temperature_min",
                       "gumbel_temperature_decay", "gumbel_hard", "foreground_weight", "stop_prior_weight",
-                      "weight_decay")
+                      "weight_decay", "gate_warmup_steps")
 
 
 def check_training_config(training: TrainingConfig) -> None:

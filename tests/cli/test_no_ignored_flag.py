@@ -76,6 +76,8 @@ OTHER_VALUES = {
     "flowers_resize_size": lambda value: 2 * FLAGS.flowers_image_size,
     "cosal_curriculum": "2:10",
     "cosal_num_direct_mixture": "4,8",
+    "output_projection_init": {"glorot": "identity", "identity": "glorot"},
+    "termination_kernel_init": {"glorot": "zeros", "zeros": "glorot"},
     "profile_steps": "1,2",
     "devices": "/cpu:0",
     "image_encoder": lambda value: (["--image_encoder=cosal_released"] if value == "cosal_paper" else
@@ -185,7 +187,7 @@ def test_every_flag_changes_the_run_or_is_refused(run):
 @pytest.mark.parametrize("run, refused", [
     ("segmentation-cosal", ["--shuffle_seed=3", "--eval_split=trainval"]),
     ("segmentation-referit", ["--num_direct=3", "--figure=f.png", "--eval_every=10", "--curve_eval_size=5"]),
-    ("colorization-cosal", ["--flowers_max_words=3", "--word_vectors=v.txt", "--eval_every=10",
+    ("colorization-cosal", ["--flowers_max_words=3", "--word_vectors=v.txt", "--eval_every=10", "--gate_warmup_steps=5",
                             "--jit_compile=off", "--figure=f.png", "--weight_decay=0.1"]),
     ("colorization-flowers", ["--data_seed=2", "--cosal_test_size=10", "--curve_eval_size=5"]),
 ])
