@@ -1,6 +1,6 @@
 """How the termination gates of the CoSaL T = 4 model learn, step by step of training.
 
-    python -m experiments.termination_dynamics                          # the three variants, then the report
+    python -m experiments.termination_dynamics                          # every variant, then the report
     python -m experiments.termination_dynamics --variants=open_choices  # one variant (merged into the JSON)
     python -m experiments.termination_dynamics --variants=              # only rewrite the report from the JSON
 
@@ -26,6 +26,9 @@ VARIANTS = {
     "paper": ("configs/cosal_paper_t4.cfg", ()),
     "open_choices": ("configs/cosal_paper_t4_open_choices.cfg", ()),
     "stop_prior": ("configs/cosal_paper_t4.cfg", ("--stop_prior_weight=0.1",)),
+    # Ablations of the open choices: each alone on the paper preset.
+    "identity_w7_only": ("configs/cosal_paper_t4.cfg", ("--output_projection_init=identity",)),
+    "warmup_only": ("configs/cosal_paper_t4.cfg", ("--gate_warmup_steps=200",)),
 }
 COLLAPSE_SHARE = 0.9  # β_1 at or above this: the stop distribution has collapsed onto step 1
 
@@ -210,6 +213,21 @@ def explanation(entries: dict) -> list[str]:
     return lines
 
 
+def summary_table(entries: dict) -> list[str]:
+    """Markdown lines: every variant's stop distribution, mean stop step, cross-entropies and largest |logit| at
+    its last probe."""
+    lines = ["## Every variant at its last probe", "",
+             "| variant | flags | step | β | mean stop step | CE per step | max \\|logit\\| | inference stops |",
+             "|---|---|---|---|---|---|---|---|"]
+    for variant, entry in entries.items():
+        last = entry["rows"][-1]
+        flags_text = " ".join([f"--flagfile={entry['flagfile']}", *entry["extra_flags"]])
+        lines.append(f"| {variant} | `{flags_text}` | {last['step']} | {_vector(last['beta'])} | "
+                     f"{mean_stop_step(last['beta']):.2f} | {_vector(last['cross_entropy'])} | "
+                     f"{last['gate_logit_abs_max']:.1f} | {_vector(last['inference_stop_share'], 2)} |")
+    return lines + [""]
+
+
 def variant_table(entry: dict, every: int = 50) -> list[str]:
     steps = entry["steps"]
     rows = [row for row in entry["rows"] if row["step"] % every == 0 or row is entry["rows"][-1]]
@@ -235,6 +253,7 @@ def render(entries: dict, output: str) -> str:
              "each step's state S_t = W7 ⊗ h_t, the norm of the gate variables' gradient of the training loss, "
              "and the share of regions stopping at each step at inference.", ""]
     lines += explanation(entries)
+    lines += summary_table(entries)
     for variant, entry in entries.items():
         extra = " ".join(entry["extra_flags"])
         lines += [f"## {variant}", "",
