@@ -48,19 +48,6 @@ from benchmarks import faults_report  # noqa: E402
 from lbie_tf.training.checkpoints import LATEST_FILE, RUN_CONFIG_FILE, STATE_FILE, TMP_MARK  # noqa: E402
 from lbie_tf.training.run_lock import LOCK_FILE  # noqa: E402
 
-flags.DEFINE_integer("seed", 0, "Seed of the kill plan and of the kill moments.")
-flags.DEFINE_integer("sigkills", 20, "SIGKILLs of the interrupted training.")
-flags.DEFINE_integer("sigkills_during_write", 6, "Of those, how many are aimed at a checkpoint write.")
-flags.DEFINE_integer("sigkills_during_startup", 3, "Of those, how many come during start-up.")
-flags.DEFINE_integer("sigterms", 5, "SIGTERMs of the interrupted training.")
-flags.DEFINE_integer("train_steps", 300, "Steps of each training.")
-flags.DEFINE_integer("checkpoint_every", 25, "Checkpoint interval of each training.")
-flags.DEFINE_integer("batch_size", 8, "Batch size of each training.")
-flags.DEFINE_string("disk_size", "4m", "Size of the tmpfs of the disk-full run.")
-flags.DEFINE_integer("run_timeout", 600, "Seconds one training may take before the benchmark gives up.")
-flags.DEFINE_string("work_dir", "", "Where the model directories go (default: a fresh temporary folder).")
-flags.DEFINE_string("output", "docs/results/faults", "Writes <output>.json, .md and .png.")
-flags.DEFINE_bool("render_only", False, "Only render <output>.md and .png from <output>.json.")
 FLAGS = flags.FLAGS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -508,5 +495,23 @@ def main(argv) -> None:
     print(f"wrote {json_path}, {FLAGS.output}.md and {figure}")
 
 
+def define_flags() -> None:
+    """The command line's flags (defined only when run as a script: the tests import its pure functions)."""
+    flags.DEFINE_integer("seed", 0, "Seed of the kill plan and of the kill moments.")
+    flags.DEFINE_integer("sigkills", 20, "SIGKILLs of the interrupted training.")
+    flags.DEFINE_integer("sigkills_during_write", 6, "Of those, how many are aimed at a checkpoint write.")
+    flags.DEFINE_integer("sigkills_during_startup", 3, "Of those, how many come during start-up.")
+    flags.DEFINE_integer("sigterms", 5, "SIGTERMs of the interrupted training.")
+    flags.DEFINE_integer("train_steps", 300, "Steps of each training.")
+    flags.DEFINE_integer("checkpoint_every", 25, "Checkpoint interval of each training.")
+    flags.DEFINE_integer("batch_size", 8, "Batch size of each training.")
+    flags.DEFINE_string("disk_size", "4m", "Size of the tmpfs of the disk-full run.")
+    flags.DEFINE_integer("run_timeout", 600, "Seconds one training may take before the benchmark gives up.")
+    flags.DEFINE_string("work_dir", "", "Where the model directories go (default: a fresh temporary folder).")
+    flags.DEFINE_string("output", "docs/results/faults", "Writes <output>.json, .md and .png.")
+    flags.DEFINE_bool("render_only", False, "Only render <output>.md and .png from <output>.json.")
+
+
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

@@ -32,18 +32,6 @@ from absl import app, flags  # noqa: E402
 
 from benchmarks import resources_report  # noqa: E402
 
-flags.DEFINE_list("batch_sizes", ["1", "2", "4", "8"], "Batch sizes of every preset.")
-flags.DEFINE_list("presets", ["referit_paper", "flowers_paper"], "Presets (configs/<name>.cfg).")
-flags.DEFINE_integer("steps", 1, "Timed steps per (preset, batch size).")
-flags.DEFINE_integer("warmup", 1, "Untimed steps first (tracing, compilation).")
-flags.DEFINE_float("gpu_tflops", 19.5, "Peak TFLOP/s of the GPU of the estimate, at the presets' float32.")
-flags.DEFINE_string("gpu_name", "NVIDIA A100 (19.5 TFLOP/s float32 without tensor cores)", "Its name.")
-flags.DEFINE_float("gpu_utilisation", 0.4, "Share of the peak the training step is assumed to sustain.")
-flags.DEFINE_integer("part_timeout", 3600, "Seconds one part may take.")
-flags.DEFINE_string("work_dir", "", "Where parts keep their results (default: a fresh temporary folder).")
-flags.DEFINE_string("part", "", "Internal: run one part (time:<preset>:<batch> or graph:<preset>) and print it.")
-flags.DEFINE_string("output", "docs/results/resources", "Writes <output>.json and .md.")
-flags.DEFINE_bool("render_only", False, "Only render <output>.md from <output>.json.")
 FLAGS = flags.FLAGS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -237,5 +225,22 @@ def main(argv) -> None:
     print(f"wrote {json_path} and {FLAGS.output}.md")
 
 
+def define_flags() -> None:
+    """The command line's flags (defined only when run as a script: the tests import its pure functions)."""
+    flags.DEFINE_list("batch_sizes", ["1", "2", "4", "8"], "Batch sizes of every preset.")
+    flags.DEFINE_list("presets", ["referit_paper", "flowers_paper"], "Presets (configs/<name>.cfg).")
+    flags.DEFINE_integer("steps", 1, "Timed steps per (preset, batch size).")
+    flags.DEFINE_integer("warmup", 1, "Untimed steps first (tracing, compilation).")
+    flags.DEFINE_float("gpu_tflops", 19.5, "Peak TFLOP/s of the GPU of the estimate, at the presets' float32.")
+    flags.DEFINE_string("gpu_name", "NVIDIA A100 (19.5 TFLOP/s float32 without tensor cores)", "Its name.")
+    flags.DEFINE_float("gpu_utilisation", 0.4, "Share of the peak the training step is assumed to sustain.")
+    flags.DEFINE_integer("part_timeout", 3600, "Seconds one part may take.")
+    flags.DEFINE_string("work_dir", "", "Where parts keep their results (default: a fresh temporary folder).")
+    flags.DEFINE_string("part", "", "Internal: run one part (time:<preset>:<batch> or graph:<preset>) and print it.")
+    flags.DEFINE_string("output", "docs/results/resources", "Writes <output>.json and .md.")
+    flags.DEFINE_bool("render_only", False, "Only render <output>.md from <output>.json.")
+
+
 if __name__ == "__main__":
+    define_flags()
     app.run(main)
