@@ -8,6 +8,8 @@ draws the same noise as an uninterrupted one).
 
 from __future__ import annotations
 
+import functools
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -92,8 +94,12 @@ class SegmentationTask:
         self.jit_compile = jit_compile
         # A nested tf.function only where XLA compiles it: under MirroredStrategy (no XLA) the head may
         # synchronise replicas (REINFORCE baseline), which a nested tf.function cannot.
-        self._head_step = (tf.function(self._head_gradients, jit_compile=True, autograph=False) if jit_compile
-                           else self._head_gradients)
+        # The gate warm-up's loss and the termination mode's are two functions (two XLA clusters) chosen per
+        # step outside XLA: one XLA cluster holding both behind a conditional trains about 20× slower on CPU.
+        self._head_steps = {warmup: (tf.function(functools.partial(self.loss_gradients, warmup=warmup),
+                                                 jit_compile=True, autograph=False) if jit_compile
+                                     else functools.partial(self.loss_gradients, warmup=warmup))
+                            for warmup in (False, True)}
 
     @property
     def label_classes(self) -> int:
@@ -129,8 +135,8 @@ class SegmentationTask:
         `jit_compile`; the encoder's gradients then follow from the features' gradient."""
         with tf.GradientTape() as tape:
             features = self.model.encode_image(batch["image"], training=True)
-        results = self._head_step(features, batch["tokens"], tf.cast(batch["labels"], tf.int32),
-                                  batch["example_id"], step, global_batch_size, batch["image"])
+        results = self._head_gradients(features, batch["tokens"], tf.cast(batch["labels"], tf.int32),
+                                       batch["example_id"], step, global_batch_size, batch["image"])
         encoder_variables = self.model.image_encoder.trainable_variables
         encoder_gradients = tape.gradient(features, encoder_variables,
                                           output_gradients=results.pop("feature_gradients"))
@@ -165,9 +171,9 @@ class SegmentationTask:
         `TrainingConfig.gate_warmup_steps` steps use the gate warm-up loss instead (`_warmup_loss`)."""
         args = (features, tokens, labels, example_ids, step, global_batch_size, image)
         if not self.training.gate_warmup_steps:
-            return self.loss_gradients(*args, warmup=False)
-        return tf.cond(step < self.training.gate_warmup_steps, lambda: self.loss_gradients(*args, warmup=True),
-                       lambda: self.loss_gradients(*args, warmup=False))
+            return self._head_steps[False](*args)
+        return tf.cond(step < self.training.gate_warmup_steps, lambda: self._head_steps[True](*args),
+                       lambda: self._head_steps[False](*args))
 
     def loss_gradients(self, features, tokens, labels, example_ids, step, global_batch_size: int, image,
                        warmup: bool) -> dict:

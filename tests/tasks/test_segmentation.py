@@ -2,6 +2,7 @@
 termination mode's loss."""
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from lbie_tf.configs import SegmenterConfig, TrainingConfig
@@ -10,8 +11,9 @@ from lbie_tf.losses import segmentation as losses
 from lbie_tf.tasks.cosal_segmentation import make_trainer
 
 
-def test_gate_warmup_freezes_the_gates_and_averages_the_step_losses(tmp_path):
-    training = TrainingConfig(batch_size=8, train_steps=3, gate_warmup_steps=2, jit_compile="off",
+@pytest.mark.parametrize("jit_compile", ["off", "on"])  # on: the warm-up and the termination loss, two XLA clusters
+def test_gate_warmup_freezes_the_gates_and_averages_the_step_losses(tmp_path, jit_compile):
+    training = TrainingConfig(batch_size=8, train_steps=3, gate_warmup_steps=2, jit_compile=jit_compile,
                               foreground_weight=10.0)
     trainer = make_trainer(SegmenterConfig(steps=3), training, CosalConfig(train_size=64, test_size=0),
                            str(tmp_path), tf.distribute.get_strategy(), progress_stream=None, previews=0,
