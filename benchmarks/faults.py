@@ -1,6 +1,6 @@
 """Fault benchmark: a small CoSaL training killed again and again, and every damage a model directory can suffer.
 
-    nice -n 15 python -m benchmarks.faults [--seed=0] [--sigkills=20] [--sigterms=5] [--output=docs/results/faults]
+    python -m benchmarks.faults [--seed=0] [--sigkills=20] [--sigterms=5] [--output=docs/results/faults]
     python -m benchmarks.faults --render_only        # faults.md and faults.png again from faults.json
 
 What it runs (each training is `benchmarks.step_logged_training`, i.e. `train_segmentation.py` with a progress
@@ -452,13 +452,13 @@ def measure() -> dict:
 
     seconds: dict[str, float] = {}
     report = {
-        "command": " ".join(["nice -n 15 python -m benchmarks.faults",
+        "command": " ".join(["python -m benchmarks.faults",
                              *(a for a in sys.argv[1:] if not a.startswith("--work_dir"))]),
         "training_command": "python -m benchmarks.step_logged_training " + " ".join(training_flags())
                             + " --model_dir=DIR",
         "settings": {"seed": FLAGS.seed, "train_steps": FLAGS.train_steps,
                      "checkpoint_every": FLAGS.checkpoint_every, "batch_size": FLAGS.batch_size,
-                     "preset": PRESET, "cpu_cores": os.cpu_count()},
+                     "preset": PRESET, "cpu_cores": len(os.sched_getaffinity(0))},  # the cores it may run on
         "interrupted": part("interrupted", lambda: interrupted_training(_fresh(interrupted_dir))),
         "uninterrupted": part("uninterrupted", lambda: uninterrupted_training(_fresh(reference_dir))),
         "final_weights": part("final_weights", lambda: compare_final_weights(interrupted_dir, reference_dir)),

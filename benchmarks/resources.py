@@ -1,7 +1,7 @@
 """Peak memory and step time per image of the ReferIt and Flowers paper presets on this CPU, FLOPs per training
 image from the train step's graph, and the GPU memory and epoch time they imply.
 
-    nice -n 15 python -m benchmarks.resources [--batch_sizes=1,2,4,8] [--steps=1] [--warmup=1]
+    python -m benchmarks.resources [--batch_sizes=1,2,4,8] [--steps=1] [--warmup=1]
         [--gpu_tflops=19.5 --gpu_utilisation=0.4] [--output=docs/results/resources]
     python -m benchmarks.resources --render_only       # resources.md again from resources.json
 
@@ -196,9 +196,9 @@ def measure() -> dict:
         for batch_size in FLAGS.batch_sizes:
             timed[f"{name}:{batch_size}"] = part(f"time:{name}:{batch_size}")
     return {
-        "command": " ".join(["nice -n 15 python -m benchmarks.resources",
+        "command": " ".join(["python -m benchmarks.resources",
                              *(a for a in sys.argv[1:] if not a.startswith("--work_dir"))]),
-        "cpu": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "cpu": f"{platform.processor() or platform.machine()}, {len(os.sched_getaffinity(0))} of its {os.cpu_count()} cores usable",
         "steps": FLAGS.steps, "warmup": FLAGS.warmup, "batch_sizes": [int(b) for b in FLAGS.batch_sizes],
         "gpu": {"name": FLAGS.gpu_name, "tflops": FLAGS.gpu_tflops, "utilisation": FLAGS.gpu_utilisation},
         "presets": [{"name": n, "epoch_images": EPOCHS[n][0], "epoch_note": EPOCHS[n][1]} for n in FLAGS.presets],
