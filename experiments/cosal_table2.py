@@ -14,6 +14,7 @@ time. Cells differing from a preset (ablations) are added with `--variant` + `--
 from __future__ import annotations
 
 import os
+import statistics
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -133,6 +134,7 @@ def render(rows: list[dict], legacy_ceilings: dict[int, float]) -> str:
         lines.append("")
     lines += seed_section(rows)
     lines += ordering_section(rows)
+    lines += stop_step_section(rows)
     lines += ["## Per-class IoU", "",
               "| preset | variant | captions | direct | seed | " + " | ".join(_class_names(rows)) + " |",
               "|---|---|---|---|---|" + "---|" * len(_class_names(rows))]
@@ -231,6 +233,53 @@ def ordering_section(rows: list[dict]) -> list[str]:
             "| captions | variant | direct | relation | paper | first | second | difference | seeds holding | "
             "verdict |",
             "|---|---|---|---|---|---|---|---|---|---|"] + lines + [""]
+
+
+ONE_STEP_SHARE = 0.95  # a seed whose regions stop at one step at least this often learned one stop step for all
+
+
+def stop_step_section(rows: list[dict]) -> list[str]:
+    """Markdown lines: for every cell group of a T > 1 preset trained with several seeds whose gates moved off
+    step 1 in some seed, each seed's test-split stop distribution (share of regions at each step), the share
+    at its most common step, and the correlation over seeds between the mean stop step and the mean IoU."""
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        if row["T"] > 1 and row.get("stop_step_distribution"):
+            groups.setdefault((_label(row), row["captions"], row["num_direct"]), []).append(row)
+    lines = []
+    for (label, captions, num_direct), same in groups.items():
+        if len(same) < 3 or all(row["mean_stop_step"] < 1.01 for row in same):
+            continue
+        same = sorted(same, key=lambda row: row["seed"])
+        lines.append(f"**{label.split(' | ')[0]}, {captions} captions, {num_direct} direct** (Pearson r over "
+                     f"{len(same)} seeds between mean stop step and mean IoU: "
+                     f"{_pearson([r['mean_stop_step'] for r in same], [r['mean_iou'] for r in same]):+.2f}; "
+                     "mean stop step over seeds: "
+                     f"{over_seeds([r['mean_stop_step'] for r in same]).mean:.2f}; seeds whose regions stop at one "
+                     f"step for at least {ONE_STEP_SHARE:.0%} of them: "
+                     f"{sum(max(r['stop_step_distribution'].values()) >= ONE_STEP_SHARE for r in same)} of "
+                     f"{len(same)})")
+        lines += ["", "| seed | mean IoU | mean stop step | share of regions stopping at step 1..T | "
+                      "share at the most common step |", "|---|---|---|---|---|"]
+        for row in same:
+            shares = [row["stop_step_distribution"][str(t)] for t in range(1, row["T"] + 1)]
+            lines.append(f"| {row['seed']} | {row['mean_iou']:.4f} | {row['mean_stop_step']:.2f} | "
+                         + " / ".join(f"{share:.3f}" for share in shares) + f" | {max(shares):.3f} |")
+        lines.append("")
+    if not lines:
+        return []
+    return ["## Stop steps at inference", "",
+            "T > 1 rows with several seeds whose termination gates moved off step 1: where the regions of the "
+            "10,000 test images stop (their `stop_step_distribution`). A share near 1 at one step means the "
+            "gates learned one stop step for every region instead of one per region.", ""] + lines
+
+
+def _pearson(xs: list[float], ys: list[float]) -> float:
+    """Pearson correlation of two equally long lists (0 when either is constant)."""
+    try:
+        return statistics.correlation(xs, ys)
+    except statistics.StatisticsError:
+        return 0.0
 
 
 def _class_names(rows: list[dict]) -> list[str]:

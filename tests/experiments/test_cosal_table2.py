@@ -110,3 +110,24 @@ def test_ordering_section_from_rows(tmp_path):
     assert ("| determined | – | 4 | paper_t4_open_choices ≥ paper_t1 | +0.1003 | 0.4600 [2] | 0.4100 [2] | "
             "+0.0500 ± 0.0141 | 2 of 2 | holds |") in ordering
     assert "alone" not in ordering
+
+
+def test_stop_step_section_shows_each_seeds_stop_distribution_and_the_correlation():
+    from experiments import cosal_table2
+
+    def gated(seed, mean_iou, distribution):
+        row = _row("paper_t4_open_choices", seed, mean_iou)
+        row.update(T=4, stop_step_distribution={str(t + 1): share for t, share in enumerate(distribution)},
+                   mean_stop_step=sum((t + 1) * share for t, share in enumerate(distribution)))
+        return row
+
+    # Stop steps 1, 2, 3 (each seed one step for every region) with IoU 0.40, 0.50, 0.60: r = +1.
+    rows = [gated(0, 0.40, (1.0, 0, 0, 0)), gated(1, 0.50, (0, 1.0, 0, 0)), gated(2, 0.60, (0, 0, 1.0, 0)),
+            _row("paper_t1", 0, 0.45)]
+    section = "\n".join(cosal_table2.stop_step_section(rows))
+    assert ("Pearson r over 3 seeds between mean stop step and mean IoU: +1.00; mean stop step over seeds: 2.00; "
+            "seeds whose regions stop at one step for at least 95% of them: 3 of 3") in section
+    assert "| 1 | 0.5000 | 2.00 | 0.000 / 1.000 / 0.000 / 0.000 | 1.000 |" in section
+    assert "paper_t1 " not in section  # T = 1 rows have no stop steps to show
+    # Gates that never left step 1 (the paper preset's collapse) get no section.
+    assert cosal_table2.stop_step_section([gated(s, 0.5, (1.0, 0, 0, 0)) for s in range(3)]) == []
