@@ -123,7 +123,8 @@ def graph_part(name: str) -> dict:
 
     results = {}
     for batch_size in map(int, FLAGS.batch_sizes):
-        trainer, batch = build(name, batch_size, jit_compile="off")
+        # XLA off so that every op is in the graph (the colorization step never uses XLA and refuses the flag).
+        trainer, batch = build(name, batch_size, jit_compile="off" if name.startswith("referit") else None)
         concrete = trainer.compiled_step().get_concrete_function(batch)
         graph = concrete.graph
         options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
@@ -174,6 +175,7 @@ def run_part(part: str) -> dict:
 def measure() -> dict:
     """Every part (each kept in `--work_dir`); returns the report."""
     work_dir = FLAGS.work_dir or tempfile.mkdtemp(prefix="lbie-resources-")
+    os.makedirs(work_dir, exist_ok=True)
 
     def part(name: str) -> dict:
         path = os.path.join(work_dir, name.replace(":", "_") + ".json")
@@ -198,12 +200,22 @@ def measure() -> dict:
     return {
         "command": " ".join(["python -m benchmarks.resources",
                              *(a for a in sys.argv[1:] if not a.startswith("--work_dir"))]),
-        "cpu": f"{platform.processor() or platform.machine()}, {len(os.sched_getaffinity(0))} of its {os.cpu_count()} cores usable",
+        "cpu": f"{_cpu_model()}, {len(os.sched_getaffinity(0))} of its {os.cpu_count()} cores usable",
         "steps": FLAGS.steps, "warmup": FLAGS.warmup, "batch_sizes": [int(b) for b in FLAGS.batch_sizes],
         "gpu": {"name": FLAGS.gpu_name, "tflops": FLAGS.gpu_tflops, "utilisation": FLAGS.gpu_utilisation},
         "presets": [{"name": n, "epoch_images": EPOCHS[n][0], "epoch_note": EPOCHS[n][1]} for n in FLAGS.presets],
         "graphs": graphs, "timed": timed,
     }
+
+
+def _cpu_model() -> str:
+    """The CPU's model name (Linux), else the machine type."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+    except OSError:
+        names = []
+    return names[0] if names else platform.machine()
 
 
 def main(argv) -> None:
@@ -223,6 +235,12 @@ def main(argv) -> None:
     with open(f"{FLAGS.output}.md", "w", encoding="utf-8") as f:
         f.write(resources_report.render(report))
     print(f"wrote {json_path} and {FLAGS.output}.md")
+    if FLAGS.readme:
+        with open(FLAGS.readme, encoding="utf-8") as f:
+            readme = resources_report.with_readme_table(f.read(), report)
+        with open(FLAGS.readme, "w", encoding="utf-8") as f:
+            f.write(readme)
+        print(f"updated the table in {FLAGS.readme}")
 
 
 def define_flags() -> None:
@@ -239,6 +257,7 @@ def define_flags() -> None:
     flags.DEFINE_string("part", "", "Internal: run one part (time:<preset>:<batch> or graph:<preset>) and print it.")
     flags.DEFINE_string("output", "docs/results/resources", "Writes <output>.json and .md.")
     flags.DEFINE_bool("render_only", False, "Only render <output>.md from <output>.json.")
+    flags.DEFINE_string("readme", "README.md", "Also replace the table in this README's resources block ('': no).")
 
 
 if __name__ == "__main__":

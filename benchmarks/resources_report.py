@@ -4,11 +4,16 @@ Markdown page (`docs/results/resources.md`, the README's "GPU memory and time" t
     epoch_hours(flops_per_image, images, tflops, utilisation) -> float
     gpu_memory_gib(graph) -> float
     render(report) -> str
+    table(report) -> list[str]
+    with_readme_table(readme, report) -> str
 """
 
 from __future__ import annotations
 
 GIB = 1024 ** 3
+# The README's copy of the table sits between these lines (`with_readme_table`).
+README_BEGIN = "<!-- benchmarks.resources table: begin -->"
+README_END = "<!-- benchmarks.resources table: end -->"
 
 
 def epoch_hours(flops_per_image: float, images: int, tflops: float, utilisation: float) -> float:
@@ -61,6 +66,22 @@ def render(report: dict) -> str:
         "tensor that an op of the backward pass reads, from the same graph) + the input batch; cuDNN workspace, "
         "allocator slack and XLA's fusion or rematerialisation are not modelled.",
         "",
+        *table(report),
+    ]
+    out += ["", "Epoch sizes: " + "; ".join(f"{p['name']} {p['epoch_images']:,} ({p['epoch_note']})"
+                                             for p in report["presets"]) + "."]
+    for preset in report["presets"]:
+        graph = next((report["graphs"][k] for k in report["graphs"] if k.startswith(preset["name"] + ":")), None)
+        if graph and graph.get("uncounted_calls"):
+            out.append(f"{preset['name']}: {graph['uncounted_calls']} function-call ops whose bodies the profiler "
+                       "does not count.")
+    return "\n".join(out) + "\n"
+
+
+def table(report: dict) -> list[str]:
+    """The Markdown table's lines: one row per preset and batch size (the page's and the README's)."""
+    gpu = report["gpu"]
+    out = [
         "| preset | batch | CPU s / image (measured) | CPU peak memory GiB (measured) | GFLOPs / image "
         "(graph) | GPU memory GiB (estimate) | epoch on the GPU, hours (estimate) |",
         "|---|---|---|---|---|---|---|",
@@ -77,11 +98,12 @@ def render(report: dict) -> str:
         else:
             flops = gib = epoch = "not measured"
         out.append(f"| {preset['name']} | {batch_size} | {seconds} | {memory} | {flops} | {gib} | {epoch} |")
-    out += ["", "Epoch sizes: " + "; ".join(f"{p['name']} {p['epoch_images']:,} ({p['epoch_note']})"
-                                             for p in report["presets"]) + "."]
-    for preset in report["presets"]:
-        graph = next((report["graphs"][k] for k in report["graphs"] if k.startswith(preset["name"] + ":")), None)
-        if graph and graph.get("uncounted_calls"):
-            out.append(f"{preset['name']}: {graph['uncounted_calls']} function-call ops whose bodies the profiler "
-                       "does not count.")
-    return "\n".join(out) + "\n"
+    return out
+
+
+def with_readme_table(readme: str, report: dict) -> str:
+    """`readme` with the text between `README_BEGIN` and `README_END` replaced by `table(report)`."""
+    begin, end = readme.find(README_BEGIN), readme.find(README_END)
+    if begin < 0 or end < begin:
+        raise ValueError(f"the README has no {README_BEGIN} ... {README_END} block")
+    return readme[:begin + len(README_BEGIN)] + "\n" + "\n".join(table(report)) + "\n" + readme[end:]

@@ -31,3 +31,27 @@ def test_render_marks_measured_and_estimated_numbers_and_missing_rows():
     assert "| GPU memory GiB (estimate) | epoch on the GPU, hours (estimate) |" in page
     assert "| referit_paper | 1 | 12.3 | 3.0 | 1,000 | 3.0 | 0.20 |" in page
     assert "| referit_paper | 2 | failed: over 10 s | failed: over 10 s | 1,000 | 3.0 | 0.20 |" in page
+
+
+def test_with_readme_table_replaces_only_the_block():
+    report = {"gpu": {"name": "a GPU", "tflops": 10.0, "utilisation": 0.5}, "batch_sizes": [1],
+              "presets": [{"name": "flowers_paper", "epoch_images": 10, "epoch_note": "test"}],
+              "graphs": {}, "timed": {}}
+    readme = (f"# title\n{resources_report.README_BEGIN}\nold table\n{resources_report.README_END}\nafter\n")
+    updated = resources_report.with_readme_table(readme, report)
+    assert "old table" not in updated and updated.startswith("# title\n") and updated.endswith("after\n")
+    assert "| flowers_paper | 1 | not measured |" in updated
+    with pytest.raises(ValueError, match="no <!-- benchmarks.resources table"):
+        resources_report.with_readme_table("# no block\n", report)
+
+
+def test_the_readme_table_is_the_committed_measurement():
+    import json
+    import os
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    with open(os.path.join(root, "docs", "results", "resources.json"), encoding="utf-8") as f:
+        report = json.load(f)
+    with open(os.path.join(root, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+    assert resources_report.with_readme_table(readme, report) == readme  # regenerate: benchmarks.resources
