@@ -14,8 +14,9 @@ Runs with the system Python and the standard library only (it runs before any vi
 
 `--cold_cache` points pip's and uv's caches at empty folders (every wheel downloaded again); `--cache_dir=DIR`
 at DIR/pip and DIR/uv (kept: the first run with a new DIR is cold, the next warm); with neither, the user's
-caches are used as they are. The caches' sizes before the run are in the result. Writes `<out>.json` and `<out>.md` (overwritten: pass
-a per-run `--out`), with the machine's core count and load average (the machine may be shared).
+caches are used as they are. The caches' sizes before the run are in the result. Writes `<out>.json` and
+`<out>.md` (overwritten: pass a per-run `--out`), with the machine's core count and load average (the machine
+may be shared).
 """
 
 from __future__ import annotations
