@@ -158,6 +158,7 @@ def measure(work_dir: str, port: int, cache_dir: str | None, timeout_s: float) -
             "load_average_after": round(os.getloadavg()[0], 1), "caches": caches,
             "cache_mb_before": cache_mb_before, "cache_mb_after": {name: folder_mb(path) for name, path in
                                                                    caches.items()},
+            "pythondontwritebytecode": bool(os.environ.get("PYTHONDONTWRITEBYTECODE")),
             "clone_s": round(clone_s, 1), "page_s": round(page_s, 1),
             "first_edit_s": first_edit_s, "phases": phases(lines, page_s),
             "imports_s": {name: float(seconds) for name, seconds in zip(imports[::2], imports[1::2])},
@@ -181,7 +182,8 @@ def markdown(result: dict) -> str:
         "client.",
         "",
         f"Machine: {result['cores']} cores, shared; load average {result['load_average_before']} before, "
-        f"{result['load_average_after']} after. Download caches before the run: {cache}.",
+        f"{result['load_average_after']} after. Download caches before the run: {cache}. PYTHONDONTWRITEBYTECODE "
+        f"{'set' if result.get('pythondontwritebytecode') else 'unset'}.",
         "",
         "| measurement | seconds | goal |",
         "| --- | --- | --- |",
