@@ -36,7 +36,7 @@ def test_page_says_whether_each_goal_is_met():
     result = {"command": "python3 benchmarks/demo_web_clone.py", "commit": "abc1234", "cores": 2,
               "load_average_before": 4.0, "load_average_after": 3.5, "clone_s": 0.4,
               "cache_mb_before": {"PIP_CACHE_DIR": 0.0, "UV_CACHE_DIR": 0.0},
-              "page_s": 130.2, "first_edit_s": 0.41, "phases": phases(LINES, 105.0),
+              "page_s": 130.2, "first_edit_s": 0.41, "first_edit_downloaded_s": 1.2, "phases": phases(LINES, 105.0),
               "imports_s": {"tensorflow": 6.1}, "venv_mb": 2100.0}
     page = markdown(result)
     assert "| 130.2 | < 120: not met |" in page and "| 0.41 | < 1: met |" in page
