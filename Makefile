@@ -23,7 +23,7 @@ INSTALLER := $(VPY)
 INSTALL := $(VPY) -m pip install --quiet
 else
 INSTALLER := $(UV)
-INSTALL := $(UV) pip install --quiet --python $(VPY) $(if $(PYTHONDONTWRITEBYTECODE),--compile-bytecode)
+INSTALL := $(UV) pip install --quiet --python $(VPY)$(if $(PYTHONDONTWRITEBYTECODE), --compile-bytecode)
 endif
 
 .PHONY: setup setup-demo test test-all test-slow test-browser lint demo demo-web benchmark clean
