@@ -76,7 +76,7 @@ def segment_request(model, image: np.ndarray, caption: str) -> SegmentationView:
     """Segments one image by one caption, for the page.
 
     Args:
-        model: a `LanguageSegmenter` or an `ExportedSegmenter`.
+        model: a `LanguageSegmenter`, a `GraphSegmenter` (`DemoModels`) or an `ExportedSegmenter`.
         image: uint8 `[H, W, 3]` (`page_inputs`).
         caption: the caption text; an unknown word or a wrong length is a one-line `DataError`.
 

@@ -49,6 +49,19 @@ def test_class_map_is_the_one_lbie_edit_writes(model, example, tmp_path, monkeyp
     assert view.explanation.ndim == 3 and len(view.attended) == 2 and len(view.sentences) == 9
 
 
+def test_the_page_calls_the_segmenter_as_one_graph_with_the_eager_calls_results(model, example, monkeypatch):
+    monkeypatch.setattr(pretrained, "load_pretrained", lambda *args, **kwargs: (model, {}))
+    served = models.DemoModels().segmenter(models.shipped_segmenters()[0])
+    assert isinstance(served, models.GraphSegmenter) and served.model is model
+    assert served.image_size == model.image_size  # the model's attributes, through the wrapper
+    image = page_inputs.uploaded_image(example[0])
+    eager, graph = (segment_request(m, image, example[1]) for m in (model, served))
+    np.testing.assert_array_equal(graph.class_map, eager.class_map)
+    np.testing.assert_array_equal(graph.stop_steps, eager.stop_steps)
+    segment_request(served, image, example[1])
+    assert served._call.experimental_get_tracing_count() == 1  # traced once, by the first call
+
+
 def test_unknown_word_is_the_caption_readers_one_line_error(model, example):
     with pytest.raises(DataError, match=r"unknown word\(s\) 'purple'"):
         segment_request(model, page_inputs.uploaded_image(example[0]), "circle is purple; " * 9)
