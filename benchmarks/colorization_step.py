@@ -25,12 +25,6 @@ from lbie_tf.cli import flags as lbie_flags  # noqa: E402
 lbie_flags.define_colorization_flags()
 lbie_flags.define_dataset_flag()
 lbie_flags.define_training_flags()
-flags.DEFINE_string("preset", os.path.join(ROOT, "configs", "flowers_paper.cfg"), "Preset flagfile to time.")
-flags.DEFINE_integer("image_size", 256, "Image height = width.")
-flags.DEFINE_integer("words", 30, "Caption length in words.")
-flags.DEFINE_integer("vocab_size", FLOWERS_VOCAB_SIZE, "Vocabulary size when the preset takes it from the data (0).")
-flags.DEFINE_integer("steps", 20, "Timed steps.")
-flags.DEFINE_integer("warmup", 3, "Untimed steps first (tracing).")
 FLAGS = flags.FLAGS
 
 
@@ -77,5 +71,17 @@ def main(argv) -> None:
           f"mean {statistics.mean(times):.0f} ms/step over {len(times)} steps (D + G step) on {device}")
 
 
+def define_flags() -> None:
+    """The command line's flags (defined only when run as a script, so that importing the module defines none)."""
+    flags.DEFINE_string("preset", os.path.join(ROOT, "configs", "flowers_paper.cfg"), "Preset flagfile to time.")
+    flags.DEFINE_integer("image_size", 256, "Image height = width.")
+    flags.DEFINE_integer("words", 30, "Caption length in words.")
+    flags.DEFINE_integer("vocab_size", FLOWERS_VOCAB_SIZE,
+                         "Vocabulary size when the preset takes it from the data (0).")
+    flags.DEFINE_integer("steps", 20, "Timed steps.")
+    flags.DEFINE_integer("warmup", 3, "Untimed steps first (tracing).")
+
+
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

@@ -26,9 +26,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-flags.DEFINE_integer("concurrent", 20, "Requests submitted at once.", lower_bound=1)
-flags.DEFINE_integer("sequential", 10, "Requests one after the other.", lower_bound=1)
-flags.DEFINE_string("out", "docs/results/demo_requests", "Output path without extension (.json and .md).")
 FLAGS = flags.FLAGS
 STARTUP_TIMEOUT_S = 600
 COMMAND = "python -m benchmarks.demo_requests"
@@ -116,5 +113,13 @@ def main(argv) -> None:
     print(markdown(result))
 
 
+def define_flags() -> None:
+    """The command line's flags (defined only when run as a script, so that importing the module defines none)."""
+    flags.DEFINE_integer("concurrent", 20, "Requests submitted at once.", lower_bound=1)
+    flags.DEFINE_integer("sequential", 10, "Requests one after the other.", lower_bound=1)
+    flags.DEFINE_string("out", "docs/results/demo_requests", "Output path without extension (.json and .md).")
+
+
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

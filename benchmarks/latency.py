@@ -26,10 +26,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags, logging  # noqa: E402
 
-flags.DEFINE_integer("calls", 300, "Timed calls per path.")
-flags.DEFINE_integer("warmup", 30, "Untimed calls first (tracing, graph optimisation).")
-flags.DEFINE_integer("batch_size", 32, "Images per serving_default call in the throughput measurement.")
-flags.DEFINE_integer("batch_calls", 30, "Timed serving_default calls of --batch_size images.")
 FLAGS = flags.FLAGS
 
 
@@ -144,5 +140,14 @@ def main(argv) -> None:
                   f"{FLAGS.batch_size / p50 * 1e3:.0f} images/s (p50 {p50:.1f} ms per call)", flush=True)
 
 
+def define_flags() -> None:
+    """The command line's flags (defined only when run as a script, so that importing the module defines none)."""
+    flags.DEFINE_integer("calls", 300, "Timed calls per path.")
+    flags.DEFINE_integer("warmup", 30, "Untimed calls first (tracing, graph optimisation).")
+    flags.DEFINE_integer("batch_size", 32, "Images per serving_default call in the throughput measurement.")
+    flags.DEFINE_integer("batch_calls", 30, "Timed serving_default calls of --batch_size images.")
+
+
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

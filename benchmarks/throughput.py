@@ -34,19 +34,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
-flags.DEFINE_list("presets", ["cosal"], "What to time: cosal (generation + training), referit (training).")
-flags.DEFINE_list("batch_sizes", ["32", "64"], "Global batch sizes to time (CoSaL).")
-flags.DEFINE_list("referit_batch_sizes", ["2"], "Global batch sizes to time (ReferIt, 512x512).")
-flags.DEFINE_bool("mixed_precision", False, "Time ReferIt training in mixed float16 (GPUs).")
-flags.DEFINE_integer("steps", 60, "Timed training steps per batch size.")
-flags.DEFINE_integer("warmup", 15, "Untimed steps first (compilation).")
-flags.DEFINE_integer("rounds", 3, "Timed rounds of --steps steps per model (CoSaL; interleaved with the port's, the "
-                     "best round counts).")
-flags.DEFINE_integer("generate_batches", 60, "Timed generation batches.")
-flags.DEFINE_string("termination_training", "gumbel", "Termination training mode to time.")
-flags.DEFINE_string("jit_compile", "auto", "auto | on | off")
-flags.DEFINE_bool("port", True, "Also time the straightforward Keras port, count FLOPs and measure the matmul peak.")
-flags.DEFINE_integer("matmul_size", 2048, "Matrix size of the matmul peak.")
 FLAGS = flags.FLAGS
 REFERIT_PRESET = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs",
                               "referit_paper.cfg")
@@ -248,5 +235,25 @@ def main(argv) -> None:
             print(f"train referit_paper (512x512){precision} batch={batch_size}: {rate:.2f} images/s", flush=True)
 
 
+def define_flags() -> None:
+    """The command line's flags (defined only when run as a script, so that importing the module defines none)."""
+    flags.DEFINE_list("presets", ["cosal"], "What to time: cosal (generation + training), referit (training).")
+    flags.DEFINE_list("batch_sizes", ["32", "64"], "Global batch sizes to time (CoSaL).")
+    flags.DEFINE_list("referit_batch_sizes", ["2"], "Global batch sizes to time (ReferIt, 512x512).")
+    flags.DEFINE_bool("mixed_precision", False, "Time ReferIt training in mixed float16 (GPUs).")
+    flags.DEFINE_integer("steps", 60, "Timed training steps per batch size.")
+    flags.DEFINE_integer("warmup", 15, "Untimed steps first (compilation).")
+    flags.DEFINE_integer("rounds", 3, "Timed rounds of --steps steps per model (CoSaL; interleaved with the "
+                         "port's, the "
+                         "best round counts).")
+    flags.DEFINE_integer("generate_batches", 60, "Timed generation batches.")
+    flags.DEFINE_string("termination_training", "gumbel", "Termination training mode to time.")
+    flags.DEFINE_string("jit_compile", "auto", "auto | on | off")
+    flags.DEFINE_bool("port", True,
+                      "Also time the straightforward Keras port, count FLOPs and measure the matmul peak.")
+    flags.DEFINE_integer("matmul_size", 2048, "Matrix size of the matmul peak.")
+
+
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

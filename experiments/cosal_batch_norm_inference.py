@@ -21,13 +21,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
-flags.DEFINE_string("preset", "released_code", "Preset of the Table 2 cells to re-evaluate.")
-flags.DEFINE_list("statistics", ["moving", "batch", "initial"], "BatchNorm statistics at inference to compare.")
-flags.DEFINE_string("table", "docs/results/cosal_table2.json", "Table 2 results: which cells were trained.")
-flags.DEFINE_string("runs_dir", "runs/cosal_table2", "Model directories of the Table 2 cells.")
-flags.DEFINE_integer("test_size", 10_000, "Test images per evaluation.")
-flags.DEFINE_integer("batch_size", 64, "Test batch size (it is the sample of the \"batch\" statistics).")
-flags.DEFINE_string("output", "docs/results/cosal_batch_norm_inference", "Writes <output>.json and <output>.md.")
 FLAGS = flags.FLAGS
 
 
@@ -96,5 +89,17 @@ def main(argv) -> None:
     print(f"wrote {FLAGS.output}.json and {FLAGS.output}.md")
 
 
+def define_flags() -> None:
+    """The command line's flags (defined only when run as a script, so that importing the module defines none)."""
+    flags.DEFINE_string("preset", "released_code", "Preset of the Table 2 cells to re-evaluate.")
+    flags.DEFINE_list("statistics", ["moving", "batch", "initial"], "BatchNorm statistics at inference to compare.")
+    flags.DEFINE_string("table", "docs/results/cosal_table2.json", "Table 2 results: which cells were trained.")
+    flags.DEFINE_string("runs_dir", "runs/cosal_table2", "Model directories of the Table 2 cells.")
+    flags.DEFINE_integer("test_size", 10_000, "Test images per evaluation.")
+    flags.DEFINE_integer("batch_size", 64, "Test batch size (it is the sample of the \"batch\" statistics).")
+    flags.DEFINE_string("output", "docs/results/cosal_batch_norm_inference", "Writes <output>.json and <output>.md.")
+
+
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

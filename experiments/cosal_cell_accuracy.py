@@ -20,12 +20,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
-flags.DEFINE_list("model_dirs", None, "train_segmentation.py runs trained with --num_direct.", required=True)
-flags.DEFINE_integer("num_direct", 4, "Direct descriptions per caption (the runs' --num_direct).")
-flags.DEFINE_integer("test_size", 2000, "Test images.")
-flags.DEFINE_bool("per_step", False, "Also score each fusion step's prediction with every region forced to stop "
-                  "there (shows which steps the termination gates left untrained).")
-flags.DEFINE_string("output", "docs/results/cosal_cell_accuracy", "Writes <output>.json and <output>.md.")
 FLAGS = flags.FLAGS
 
 
@@ -91,5 +85,16 @@ def main(argv) -> None:
     print(f"wrote {FLAGS.output}.json and {FLAGS.output}.md")
 
 
+def define_flags() -> None:
+    """The command line's flags (defined only when run as a script, so that importing the module defines none)."""
+    flags.DEFINE_list("model_dirs", None, "train_segmentation.py runs trained with --num_direct.", required=True)
+    flags.DEFINE_integer("num_direct", 4, "Direct descriptions per caption (the runs' --num_direct).")
+    flags.DEFINE_integer("test_size", 2000, "Test images.")
+    flags.DEFINE_bool("per_step", False, "Also score each fusion step's prediction with every region forced to stop "
+                      "there (shows which steps the termination gates left untrained).")
+    flags.DEFINE_string("output", "docs/results/cosal_cell_accuracy", "Writes <output>.json and <output>.md.")
+
+
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

@@ -25,17 +25,6 @@ from absl import app, flags  # noqa: E402
 
 import train_colorization  # noqa: E402  (defines the colorization flags)
 
-flags.DEFINE_float("budget_s", 1200.0, "Training seconds per model (the run stops at the preset's "
-                   "--train_steps if that comes first).")
-flags.DEFINE_string("out", os.path.join(ROOT, "docs", "results", "cosal_colorization"),
-                    "Output path without extension: <out>.json and <out>.md.")
-flags.DEFINE_string("work_dir", None, "Where the two runs' checkpoints go (default: a temporary directory).")
-flags.DEFINE_list("models", ["lbie", "baseline_i2i"], "Which models to train: lbie, baseline_i2i.")
-flags.DEFINE_string("variant", "", "Name of an ablation of the preset (a row's `variant`); needs --extra_flags.")
-flags.DEFINE_list("extra_flags", [], "train_colorization.py flags that make the variant, e.g. "
-                  "--extra_flags=--generator_batch_norm.")
-flags.DEFINE_bool("append", False, "Add this run's results to an existing <out>.json (e.g. another seed) and "
-                  "rewrite <out>.md from all of them.")
 FLAGS = flags.FLAGS
 
 PRESET = os.path.join(ROOT, "configs", "cosal_colorization.cfg")
@@ -151,5 +140,21 @@ def main(argv) -> None:
     print(f"written {out}.json and {out}.md")
 
 
+def define_flags() -> None:
+    """The command line's flags (defined only when run as a script, so that importing the module defines none)."""
+    flags.DEFINE_float("budget_s", 1200.0, "Training seconds per model (the run stops at the preset's "
+                       "--train_steps if that comes first).")
+    flags.DEFINE_string("out", os.path.join(ROOT, "docs", "results", "cosal_colorization"),
+                        "Output path without extension: <out>.json and <out>.md.")
+    flags.DEFINE_string("work_dir", None, "Where the two runs' checkpoints go (default: a temporary directory).")
+    flags.DEFINE_list("models", ["lbie", "baseline_i2i"], "Which models to train: lbie, baseline_i2i.")
+    flags.DEFINE_string("variant", "", "Name of an ablation of the preset (a row's `variant`); needs --extra_flags.")
+    flags.DEFINE_list("extra_flags", [], "train_colorization.py flags that make the variant, e.g. "
+                      "--extra_flags=--generator_batch_norm.")
+    flags.DEFINE_bool("append", False, "Add this run's results to an existing <out>.json (e.g. another seed) and "
+                      "rewrite <out>.md from all of them.")
+
+
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

@@ -18,12 +18,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
-flags.DEFINE_string("model_dir", None, "A train_segmentation.py run with attention (T >= 2).", required=True)
-flags.DEFINE_integer("num_direct", 4, "Direct descriptions per caption (the run's --num_direct).")
-flags.DEFINE_bool("legacy_captions", False, "The run used --cosal_legacy_captions.")
-flags.DEFINE_integer("test_size", 10_000, "Test images for the statistic.")
-flags.DEFINE_integer("index", 0, "Test example drawn in the figure.")
-flags.DEFINE_string("output", "docs/results/cosal_figure5", "Writes <output>.png, .json and .md.")
 FLAGS = flags.FLAGS
 
 
@@ -106,5 +100,16 @@ def main(argv) -> None:
     print(f"wrote {figure}, {FLAGS.output}.json and {FLAGS.output}.md")
 
 
+def define_flags() -> None:
+    """The command line's flags (defined only when run as a script, so that importing the module defines none)."""
+    flags.DEFINE_string("model_dir", None, "A train_segmentation.py run with attention (T >= 2).", required=True)
+    flags.DEFINE_integer("num_direct", 4, "Direct descriptions per caption (the run's --num_direct).")
+    flags.DEFINE_bool("legacy_captions", False, "The run used --cosal_legacy_captions.")
+    flags.DEFINE_integer("test_size", 10_000, "Test images for the statistic.")
+    flags.DEFINE_integer("index", 0, "Test example drawn in the figure.")
+    flags.DEFINE_string("output", "docs/results/cosal_figure5", "Writes <output>.png, .json and .md.")
+
+
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

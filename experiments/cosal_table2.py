@@ -22,20 +22,6 @@ from absl import app, flags  # noqa: E402
 
 from experiments.seed_statistics import difference, over_seeds  # noqa: E402
 
-flags.DEFINE_list("presets", ["paper_t1_noattention", "paper_t1", "paper_t4"],
-                  "Presets (configs/cosal_<preset>.cfg) to run.")
-flags.DEFINE_list("num_direct", ["4", "6", "8"], "Direct descriptions per caption (Table 2's columns).")
-flags.DEFINE_list("captions", ["determined", "legacy"], "Caption generators: determined and/or legacy.")
-flags.DEFINE_list("seeds", ["0"], "Model seeds; every seed is its own cell.")
-flags.DEFINE_integer("budget_images", 128_000, "Training images per cell.")
-flags.DEFINE_float("budget_minutes", 0.0, "Training wall-clock minutes per cell (0: no limit).")
-flags.DEFINE_integer("test_size", 10_000, "Test images per evaluation (the paper: 10,000).")
-flags.DEFINE_integer("eval_every", 0, "Steps between learning-curve points (0: none).")
-flags.DEFINE_integer("curve_eval_size", 1000, "Test images per learning-curve point.")
-flags.DEFINE_string("variant", "", "Name of a variant of the presets (an ablation); needs --extra_flags.")
-flags.DEFINE_list("extra_flags", [], "train_segmentation.py flags that make the variant.")
-flags.DEFINE_string("runs_dir", "runs/cosal_table2", "Model directories, one per cell.")
-flags.DEFINE_string("output", "docs/results/cosal_table2", "Writes <output>.json and <output>.md.")
 FLAGS = flags.FLAGS
 
 # Paper, Table 2: (preset, num_direct) -> mean IoU.
@@ -290,5 +276,24 @@ def _fmt(value, digits: int = 3) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
+def define_flags() -> None:
+    """The command line's flags (defined only when run as a script, so that importing the module defines none)."""
+    flags.DEFINE_list("presets", ["paper_t1_noattention", "paper_t1", "paper_t4"],
+                      "Presets (configs/cosal_<preset>.cfg) to run.")
+    flags.DEFINE_list("num_direct", ["4", "6", "8"], "Direct descriptions per caption (Table 2's columns).")
+    flags.DEFINE_list("captions", ["determined", "legacy"], "Caption generators: determined and/or legacy.")
+    flags.DEFINE_list("seeds", ["0"], "Model seeds; every seed is its own cell.")
+    flags.DEFINE_integer("budget_images", 128_000, "Training images per cell.")
+    flags.DEFINE_float("budget_minutes", 0.0, "Training wall-clock minutes per cell (0: no limit).")
+    flags.DEFINE_integer("test_size", 10_000, "Test images per evaluation (the paper: 10,000).")
+    flags.DEFINE_integer("eval_every", 0, "Steps between learning-curve points (0: none).")
+    flags.DEFINE_integer("curve_eval_size", 1000, "Test images per learning-curve point.")
+    flags.DEFINE_string("variant", "", "Name of a variant of the presets (an ablation); needs --extra_flags.")
+    flags.DEFINE_list("extra_flags", [], "train_segmentation.py flags that make the variant.")
+    flags.DEFINE_string("runs_dir", "runs/cosal_table2", "Model directories, one per cell.")
+    flags.DEFINE_string("output", "docs/results/cosal_table2", "Writes <output>.json and <output>.md.")
+
+
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

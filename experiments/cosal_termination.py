@@ -21,17 +21,6 @@ from absl import app, flags  # noqa: E402
 
 from experiments.seed_statistics import difference, over_seeds  # noqa: E402
 
-flags.DEFINE_list("modes", ["gumbel", "marginal", "reinforce"], "Termination training modes to compare.")
-flags.DEFINE_string("preset", "paper_t4", "Preset (configs/cosal_<preset>.cfg); its own mode is the plain cell.")
-flags.DEFINE_integer("num_direct", 4, "Direct descriptions per caption.")
-flags.DEFINE_list("seeds", ["0"], "Model seeds.")
-flags.DEFINE_float("termination_bias_init", 0.0, "Initial termination-gate bias of every cell (0: the "
-                   "preset's; negative favours continuing); a nonzero value makes each cell a variant.")
-flags.DEFINE_integer("budget_images", 128_000, "Training images per run (as Table 2).")
-flags.DEFINE_integer("test_size", 10_000, "Test images.")
-flags.DEFINE_integer("eval_every", 250, "Steps between learning-curve points (0: none).")
-flags.DEFINE_string("runs_dir", "runs/cosal_table2", "Model directories (shared with Table 2).")
-flags.DEFINE_string("output", "docs/results/cosal_termination", "Writes <output>.json and <output>.md.")
 FLAGS = flags.FLAGS
 
 
@@ -130,5 +119,21 @@ def main(argv) -> None:
     print(f"wrote {json_path} and {FLAGS.output}.md")
 
 
+def define_flags() -> None:
+    """The command line's flags (defined only when run as a script, so that importing the module defines none)."""
+    flags.DEFINE_list("modes", ["gumbel", "marginal", "reinforce"], "Termination training modes to compare.")
+    flags.DEFINE_string("preset", "paper_t4", "Preset (configs/cosal_<preset>.cfg); its own mode is the plain cell.")
+    flags.DEFINE_integer("num_direct", 4, "Direct descriptions per caption.")
+    flags.DEFINE_list("seeds", ["0"], "Model seeds.")
+    flags.DEFINE_float("termination_bias_init", 0.0, "Initial termination-gate bias of every cell (0: the "
+                       "preset's; negative favours continuing); a nonzero value makes each cell a variant.")
+    flags.DEFINE_integer("budget_images", 128_000, "Training images per run (as Table 2).")
+    flags.DEFINE_integer("test_size", 10_000, "Test images.")
+    flags.DEFINE_integer("eval_every", 250, "Steps between learning-curve points (0: none).")
+    flags.DEFINE_string("runs_dir", "runs/cosal_table2", "Model directories (shared with Table 2).")
+    flags.DEFINE_string("output", "docs/results/cosal_termination", "Writes <output>.json and <output>.md.")
+
+
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

@@ -17,16 +17,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
-flags.DEFINE_string("preset", "paper_t1", "Preset (configs/cosal_<preset>.cfg).")
-flags.DEFINE_integer("num_direct", 8, "Direct descriptions per caption.")
-flags.DEFINE_float("target", 0.70, "Mean IoU to reach.")
-flags.DEFINE_integer("budget_images", 128_000, "Training images.")
-flags.DEFINE_integer("eval_every", 100, "Steps between curve points.")
-flags.DEFINE_integer("curve_eval_size", 1000, "Test images per curve point.")
-flags.DEFINE_integer("test_size", 10_000, "Test images of the final evaluation.")
-flags.DEFINE_integer("seed", 0, "Model seed.")
-flags.DEFINE_string("runs_dir", "runs/cosal_curve", "Model directory parent.")
-flags.DEFINE_string("output", "docs/results/cosal_time_to_iou", "Writes <output>.json and <output>.md.")
 FLAGS = flags.FLAGS
 
 
@@ -71,5 +61,20 @@ def main(argv) -> None:
     print(f"time to {FLAGS.target}: {row['seconds_to_target']} s; wrote {FLAGS.output}.json and .md")
 
 
+def define_flags() -> None:
+    """The command line's flags (defined only when run as a script, so that importing the module defines none)."""
+    flags.DEFINE_string("preset", "paper_t1", "Preset (configs/cosal_<preset>.cfg).")
+    flags.DEFINE_integer("num_direct", 8, "Direct descriptions per caption.")
+    flags.DEFINE_float("target", 0.70, "Mean IoU to reach.")
+    flags.DEFINE_integer("budget_images", 128_000, "Training images.")
+    flags.DEFINE_integer("eval_every", 100, "Steps between curve points.")
+    flags.DEFINE_integer("curve_eval_size", 1000, "Test images per curve point.")
+    flags.DEFINE_integer("test_size", 10_000, "Test images of the final evaluation.")
+    flags.DEFINE_integer("seed", 0, "Model seed.")
+    flags.DEFINE_string("runs_dir", "runs/cosal_curve", "Model directory parent.")
+    flags.DEFINE_string("output", "docs/results/cosal_time_to_iou", "Writes <output>.json and <output>.md.")
+
+
 if __name__ == "__main__":
+    define_flags()
     app.run(main)
