@@ -244,8 +244,7 @@ def define_flags() -> None:
     flags.DEFINE_integer("steps", 60, "Timed training steps per batch size.")
     flags.DEFINE_integer("warmup", 15, "Untimed steps first (compilation).")
     flags.DEFINE_integer("rounds", 3, "Timed rounds of --steps steps per model (CoSaL; interleaved with the "
-                         "port's, the "
-                         "best round counts).")
+                         "port's, the best round counts).")
     flags.DEFINE_integer("generate_batches", 60, "Timed generation batches.")
     flags.DEFINE_string("termination_training", "gumbel", "Termination training mode to time.")
     flags.DEFINE_string("jit_compile", "auto", "auto | on | off")

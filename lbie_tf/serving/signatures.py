@@ -34,6 +34,7 @@ from lbie_tf.errors import DataError
 from lbie_tf.models.colorizer import LanguageColorizer
 from lbie_tf.serving.caption_tokenizer import CaptionTokenizer
 from lbie_tf.serving.colorization_pixels import colourise_requests, gray_input
+from lbie_tf.serving.frozen_model import frozen_call
 from lbie_tf.serving.graph_checks import in_order
 from lbie_tf.serving.image_preprocessing import colour_class_maps, prepare_images, resize_class_maps
 from lbie_tf.tasks import cosal_colorization
@@ -104,9 +105,11 @@ _REQUEST = [tf.TensorSpec([None], tf.string, name="image_bytes"), tf.TensorSpec(
 
 def _segmenter_functions(model, tokenizer: CaptionTokenizer, batch: int | None) -> dict:
     size = model.config.image_size
+    call = frozen_call(model, {"image": tf.TensorSpec([batch, size, size, 3], tf.float32),
+                               "tokens": tf.TensorSpec([batch, model.sentences, model.words], tf.int32)})
 
     def predict(image, tokens) -> dict:
-        outputs = model({"image": image, "tokens": tokens}, training=False)
+        outputs = call(image=image, tokens=tokens)
         return {"logits": outputs["logits"],
                 "class_map": tf.argmax(outputs["logits"], axis=-1, output_type=tf.int32),
                 "stop_step": tf.cast(outputs["stop_step"], tf.int32),
@@ -130,9 +133,11 @@ def _segmenter_functions(model, tokenizer: CaptionTokenizer, batch: int | None) 
 
 def _colorizer_functions(model, tokenizer: CaptionTokenizer, batch: int | None) -> dict:
     size = COLORIZER_IMAGE_SIZE
+    call = frozen_call(model, {"gray": tf.TensorSpec([batch, size, size, 1], tf.float32),
+                               "tokens": tf.TensorSpec([batch, cosal_colorization.WORDS], tf.int32)})
 
     def predict(gray, tokens) -> dict:
-        outputs = model({"gray": gray, "tokens": tokens}, training=False)
+        outputs = call(gray=gray, tokens=tokens)
         return {"ab": outputs["ab"], "attention": outputs["attention"]}
 
     @tf.function(input_signature=_REQUEST)
