@@ -94,10 +94,11 @@ def _make_readable(folder: str) -> None:
 
 
 def _archive(model) -> keras.export.ExportArchive:
-    """The `ExportArchive` of `model` with its tokenizer's table tracked and both signatures added."""
+    """The `ExportArchive` of `model`'s two signatures, with its tokenizer's table tracked. The model itself is
+    not tracked: the signatures hold its weights as constants (`frozen_model`), so the SavedModel stores them
+    once, and no variable that a signature does not read."""
     tokenizer = caption_tokenizer(model)
     archive = keras.export.ExportArchive()
-    archive.track(model)
     archive.track(tokenizer)
     for name, function in serving_functions(model, tokenizer).items():
         archive.add_endpoint(name, function)
