@@ -101,19 +101,22 @@ flags.DEFINE_bool("explain", False, "Also write <out stem>_explain.png: per-step
 
 @dataclasses.dataclass(frozen=True)
 class Edit:
-    """One image + caption to segment, and where its outputs go.
+    """One image + caption to edit, and where its outputs go.
 
     Attributes:
         image_path: the input image file.
-        sentences: the caption's sentences (CoSaL: 9).
-        tokens: int32 `[sentences, words]`, the encoded caption.
+        caption: the caption as given.
+        sentences: the caption's sentences (CoSaL: 9); None for a Flowers colorizer, whose in-graph tokenizer
+            reads `caption` once the model is loaded (`flowers_ids`).
+        tokens: int32 `[sentences, words]`, the encoded CoSaL caption; None for a Flowers colorizer.
         out_path: the class-map PNG; the overlay and explanation are written beside it.
         where: where the pair came from, prefixed to its error messages ("" for --image/--text).
     """
 
     image_path: str
-    sentences: list[str]
-    tokens: np.ndarray
+    caption: str
+    sentences: list[str] | None
+    tokens: np.ndarray | None
     out_path: str
     where: str = ""
 
@@ -133,8 +136,37 @@ def _located(where: str):
         raise DataError(f"{where}: {error}") from None
 
 
-def edits_from_text_file(path: str, out_dir: str) -> list[Edit]:
-    """The edits listed in a text file of `image_path:caption` lines (see the module docstring)."""
+def reads_cosal_captions(model_dir: str | None, saved_model: str | None) -> bool:
+    """Whether the model of these flags reads CoSaL captions, told before it is loaded (so that a bad CoSaL
+    caption fails first): False for a Flowers colorization run (its `vocabulary.json`, or a generator of
+    another vocabulary size: `load_model` refuses one without the file) or an export of one."""
+    from lbie_tf.data.flowers_vocabulary import VOCABULARY_FILE
+    from lbie_tf.serving.export import EXTRA_FOLDER
+    from lbie_tf.tasks.cosal_colorization import VOCAB_SIZE
+    from lbie_tf.training.checkpoints import RUN_CONFIG_FILE, read_run_file
+
+    if saved_model:
+        return not os.path.isfile(os.path.join(saved_model, EXTRA_FOLDER, VOCABULARY_FILE))
+    if not model_dir:
+        return True
+    if os.path.isfile(os.path.join(model_dir, VOCABULARY_FILE)):
+        return False
+    try:
+        generator = (read_run_file(model_dir, RUN_CONFIG_FILE) or {}).get("generator")
+    except LbieError:  # a damaged model_config.json: loading the model says so
+        return True
+    return not isinstance(generator, dict) or generator.get("vocab_size") in (None, VOCAB_SIZE)
+
+
+def _encoded(caption: str, cosal: bool) -> tuple:
+    """`(sentences, tokens)` of a CoSaL caption (`encode_text`); `(None, None)` when the model reads Flowers
+    captions."""
+    return encode_text(caption) if cosal else (None, None)
+
+
+def edits_from_text_file(path: str, out_dir: str, cosal: bool = True) -> list[Edit]:
+    """The edits listed in a text file of `image_path:caption` lines (see the module docstring); `cosal`:
+    the captions are CoSaL captions, read now (`reads_cosal_captions`)."""
     data = read_file_bytes(path, "--text_file")
     try:
         lines = data.decode("utf-8").splitlines()
@@ -152,10 +184,11 @@ def edits_from_text_file(path: str, out_dir: str) -> list[Edit]:
             image, separator, caption = line.rpartition(":")
             if not separator or not image.strip():
                 raise DataError(f"expected 'image_path:caption', got {line!r}")
-            sentences, tokens = encode_text(caption)
+            sentences, tokens = _encoded(caption, cosal)
         image_path = os.path.join(folder, image.strip())
         stem = os.path.splitext(os.path.basename(image_path))[0]
-        edits.append(Edit(image_path, sentences, tokens, os.path.join(out_dir, f"{stem}_line{number}.png"), where))
+        edits.append(Edit(image_path, caption, sentences, tokens,
+                          os.path.join(out_dir, f"{stem}_line{number}.png"), where))
     if not edits:
         raise DataError(f"--text_file {path} holds no 'image_path:caption' lines")
     return edits
@@ -163,6 +196,7 @@ def edits_from_text_file(path: str, out_dir: str) -> list[Edit]:
 
 def edits_from_flags() -> list[Edit]:
     """The edits the flags ask for; `ConfigError` / `DataError` for missing or conflicting flags."""
+    cosal = reads_cosal_captions(FLAGS.model_dir, FLAGS.saved_model)
     if not FLAGS.out:
         raise ConfigError("--out is required: the output .png (with --image/--text) or folder (--text_file)")
     single = FLAGS.image is not None or FLAGS.text is not None
@@ -170,18 +204,19 @@ def edits_from_flags() -> list[Edit]:
         raise ConfigError("give either --image and --text (one edit) or --text_file (many), not both")
     if FLAGS.text_file:
         _check_output_folder(FLAGS.out)
-        return edits_from_text_file(FLAGS.text_file, FLAGS.out)
+        return edits_from_text_file(FLAGS.text_file, FLAGS.out, cosal)
     if not single:
         raise ConfigError("give --image and --text (one edit), or --text_file (many); see --help")
     if not FLAGS.image:
         raise ConfigError("--image is required with --text: the image file to edit")
     if FLAGS.text is None:
-        raise ConfigError("--text is required with --image: 9 sentences separated by '.', ';' or new lines")
+        raise ConfigError("--text is required with --image: the caption (CoSaL: 9 sentences separated by '.', "
+                          "';' or new lines)")
     if not FLAGS.out.lower().endswith(".png"):
         raise ConfigError(f"--out={FLAGS.out} must name a .png file (the class map is written losslessly)")
     _check_output_folder(os.path.dirname(FLAGS.out) or ".")
-    sentences, tokens = encode_text(FLAGS.text)
-    return [Edit(FLAGS.image, sentences, tokens, FLAGS.out)]
+    sentences, tokens = _encoded(FLAGS.text, cosal)
+    return [Edit(FLAGS.image, FLAGS.text, sentences, tokens, FLAGS.out)]
 
 
 def _check_output_folder(folder: str) -> None:
@@ -221,35 +256,53 @@ def segment(model, image: np.ndarray, tokens: np.ndarray) -> dict:
             "stop_step": outputs["stop_step"], "attention": outputs["attention"]}
 
 
-def colorize(model, image: np.ndarray, tokens: np.ndarray) -> dict:
-    """Runs the colorizer on one image of any size, with the serving graph's pre- and post-processing.
+def colorize(model, image: np.ndarray, ids: np.ndarray) -> dict:
+    """Runs the colorizer on one image of any size, with the serving graph's pre- and post-processing
+    (`colorizer_inputs`).
 
     Args:
-        model: a `LanguageColorizer` or an `ExportedColorizer`.
+        model: a `LanguageColorizer` or an `ExportedColorizer` (CoSaL or Flowers).
         image: uint8 `[H, W, 3]`, as `read_image_file` decodes it (grey or colour).
-        tokens: int32 `[9, 3]`, the CoSaL caption.
+        ids: int32 `[words]`, the generator's word ids of the caption (`caption_ids`).
 
     Returns:
         dict of numpy arrays: `model_input` uint8 `[S, S, 3]`, `gray` uint8 `[S, S, 3]` (the lightness the model
         sees, as grey), `result` uint8 `[S, S, 3]` (colourised at the model's size), `result_at_image_size`
-        uint8 `[H, W, 3]`, `attention` `[T, S/4, S/4, 27]` over the caption's words; and `words`, those
-        27 vocabulary tokens.
+        uint8 `[H, W, 3]`, `attention` `[T, S/4, S/4, words]` over the caption's words; and `words`, those
+        words (CoSaL: 27 vocabulary tokens).
     """
     import keras
 
     from lbie_tf.serving.colorization_pixels import colourise, gray_input
-    from lbie_tf.serving.image_preprocessing import model_input
-    from lbie_tf.serving.signatures import COLORIZER_IMAGE_SIZE
-    from lbie_tf.tasks.cosal_colorization import caption_ids
+    from lbie_tf.serving.colorizer_inputs import colorizer_inputs
 
-    pixels = model_input(image, COLORIZER_IMAGE_SIZE)
-    outputs = model({"gray": gray_input(pixels)[None], "tokens": caption_ids(tokens)[None]})
+    inputs = colorizer_inputs(model)
+    pixels = inputs.pixels(image)
+    outputs = model({"gray": gray_input(pixels)[None], "tokens": np.asarray(ids, np.int32)[None]})
     ab = keras.ops.convert_to_numpy(outputs["ab"])[0]
-    resized = pixels.numpy().astype(np.uint8)
+    resized = np.round(pixels.numpy()).astype(np.uint8)
     return {"model_input": resized, "gray": colourise(resized, np.zeros_like(ab)).numpy(),
             "result": colourise(resized, ab).numpy(), "result_at_image_size": colourise(image, ab).numpy(),
-            "attention": keras.ops.convert_to_numpy(outputs["attention"])[0],
-            "words": [cosal_vocabulary.VOCABULARY[i] for i in np.ravel(tokens)]}
+            "attention": keras.ops.convert_to_numpy(outputs["attention"])[0], "words": inputs.words_of(ids)}
+
+
+def caption_ids(model, edit: Edit) -> tuple[np.ndarray, list[str]]:
+    """The colorizer's word ids int32 `[words]` of an edit's caption and the caption's sentences (for
+    `--explain`; a Flowers caption is one). A Flowers caption is read by the exported graph's tokenizer
+    (`FlowersCaptionTokenizer`, run eagerly); what it refuses is a one-line `DataError`."""
+    import tensorflow as tf
+
+    from lbie_tf.serving.colorizer_inputs import colorizer_inputs
+    from lbie_tf.serving.graph_checks import error_line
+    from lbie_tf.tasks.cosal_colorization import caption_ids as cosal_ids
+
+    if edit.tokens is not None:
+        return cosal_ids(edit.tokens).numpy(), edit.sentences
+    try:
+        ids = colorizer_inputs(model).ids(tf.constant([edit.caption.encode("utf-8", "surrogateescape")]))
+    except tf.errors.InvalidArgumentError as error:
+        raise DataError(error_line(error)) from None
+    return ids.numpy()[0], [edit.caption]
 
 
 def _write_png(path: str, image: np.ndarray) -> str:
@@ -266,10 +319,11 @@ def write_outputs(model, edit: Edit, image: np.ndarray, explain: bool) -> list[s
     from lbie_tf.serving.loading import COLORIZER, model_kind
 
     if model_kind(model) == COLORIZER:
-        result = colorize(model, image, edit.tokens)
+        ids, sentences = caption_ids(model, edit)
+        result = colorize(model, image, ids)
         written = [_write_png(edit.out_path, result["result_at_image_size"])]
         if explain:
-            written.append(colorization_explain_figure(edit.sibling("_explain"), result, edit.sentences))
+            written.append(colorization_explain_figure(edit.sibling("_explain"), result, sentences))
         return written
     result = segment(model, image, edit.tokens)
     labels = result["labels_at_image_size"]
