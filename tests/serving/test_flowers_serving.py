@@ -36,13 +36,14 @@ TRAINING = TrainingConfig(batch_size=2, train_steps=2, checkpoint_every=2, summa
 CAPTION = "This flower has YELLOW petals, and a red-ish centre!"
 TRICKY = ["This flower has YELLOW petals.", "  multiple   spaces\tand\ttabs\n", "it's the flower's 5-petaled bloom!",
           "Café naïve ÉTÉ Straße İstanbul ΣΟΦΟΣ", "numbers 12 and 3.5 and ½ ²", "under_score snake_case", "a\x00b",
-          "", "...!!!", "emoji 🌸 flower🌼", "中文花 красный цветок", "e\u0301 combining", "nbsp\xa0here\u2003em\u3000x",
+          "", "...!!!", "emoji 🌸 flower🌼", "中文花 красный цветок", "e\u0301 combining",
+          "nbsp\xa0here\u2003em\u3000x",
           "x\x1cy\x85z\u2028w", "'quoted' \"double\" `back`", "hyphen-ated—dash–en", "ǅ ǈ Ǆ", "Red-ish petals."]
 
 RELOAD_SCRIPT = """
 import sys, numpy as np, tensorflow as tf
 path, inputs, out = sys.argv[1:]
-x = np.load(inputs)
+x = np.load(inputs, allow_pickle=True)
 loaded = tf.saved_model.load(path)
 tensors = loaded.signatures["predict_tensors"](gray=tf.constant(x["gray"]), tokens=tf.constant(x["ids"]))
 serving = loaded.signatures["serving_default"](image_bytes=tf.constant(x["png"]), text=tf.constant(x["text"]))
@@ -158,6 +159,7 @@ def test_edit_colourises_with_the_training_preprocessing(edited, model):
     assert np.std(ab) > 1e-3  # the model's colours vary: agreement is not trivial
 
 
+@pytest.mark.slow
 def test_saved_model_in_a_fresh_process_matches_keras_and_lbie_edit(model, edited, tmp_path):
     path, grey, result = edited
     exported = export.export_model(model, str(tmp_path / "export"))
@@ -168,9 +170,8 @@ def test_saved_model_in_a_fresh_process_matches_keras_and_lbie_edit(model, edite
     png = [open(path, "rb").read(), tf.io.encode_png(fixture_image(2)).numpy()]
     np.savez(tmp_path / "inputs.npz", gray=gray, ids=ids, png=np.array(png, object),
              text=np.array([t.encode() for t in texts], object))
-    subprocess.run([sys.executable, "-c", RELOAD_SCRIPT.replace("np.load(inputs)", "np.load(inputs, allow_pickle=True)"),
-                    exported, str(tmp_path / "inputs.npz"), str(tmp_path / "out.npz")],
-                   check=True, env=ENV, capture_output=True)
+    subprocess.run([sys.executable, "-c", RELOAD_SCRIPT, exported, str(tmp_path / "inputs.npz"),
+                    str(tmp_path / "out.npz")], check=True, env=ENV, capture_output=True)
     out = np.load(tmp_path / "out.npz")
     expected = model({"gray": gray, "tokens": ids}, training=False)
     np.testing.assert_allclose(out["tensors_ab"], expected["ab"], atol=1e-5)
