@@ -106,9 +106,10 @@ class Edit:
     Attributes:
         image_path: the input image file.
         caption: the caption as given.
-        sentences: the caption's sentences (CoSaL: 9); None for a Flowers colorizer, whose in-graph tokenizer
-            reads `caption` once the model is loaded (`flowers_ids`).
-        tokens: int32 `[sentences, words]`, the encoded CoSaL caption; None for a Flowers colorizer.
+        sentences: the caption's CoSaL sentences (9), read before the model is loaded; None for a model of
+            `--model_dir` / `--saved_model`, whose reader (CoSaL or Flowers) reads `caption` once it is
+            loaded (`model_caption`).
+        tokens: int32 `[sentences, words]`, the encoded CoSaL caption, or None as `sentences`.
         out_path: the class-map PNG; the overlay and explanation are written beside it.
         where: where the pair came from, prefixed to its error messages ("" for --image/--text).
     """
@@ -136,37 +137,15 @@ def _located(where: str):
         raise DataError(f"{where}: {error}") from None
 
 
-def reads_cosal_captions(model_dir: str | None, saved_model: str | None) -> bool:
-    """Whether the model of these flags reads CoSaL captions, told before it is loaded (so that a bad CoSaL
-    caption fails first): False for a Flowers colorization run (its `vocabulary.json`, or a generator of
-    another vocabulary size: `load_model` refuses one without the file) or an export of one."""
-    from lbie_tf.data.flowers_vocabulary import VOCABULARY_FILE
-    from lbie_tf.serving.export import EXTRA_FOLDER
-    from lbie_tf.tasks.cosal_colorization import VOCAB_SIZE
-    from lbie_tf.training.checkpoints import RUN_CONFIG_FILE, read_run_file
-
-    if saved_model:
-        return not os.path.isfile(os.path.join(saved_model, EXTRA_FOLDER, VOCABULARY_FILE))
-    if not model_dir:
-        return True
-    if os.path.isfile(os.path.join(model_dir, VOCABULARY_FILE)):
-        return False
-    try:
-        generator = (read_run_file(model_dir, RUN_CONFIG_FILE) or {}).get("generator")
-    except LbieError:  # a damaged model_config.json: loading the model says so
-        return True
-    return not isinstance(generator, dict) or generator.get("vocab_size") in (None, VOCAB_SIZE)
+def _encoded(caption: str, now: bool) -> tuple:
+    """`(sentences, tokens)` of a CoSaL caption read `now` (`encode_text`), else `(None, None)`: the caption is
+    read once the model is loaded, by that model's reader (`model_caption`)."""
+    return encode_text(caption) if now else (None, None)
 
 
-def _encoded(caption: str, cosal: bool) -> tuple:
-    """`(sentences, tokens)` of a CoSaL caption (`encode_text`); `(None, None)` when the model reads Flowers
-    captions."""
-    return encode_text(caption) if cosal else (None, None)
-
-
-def edits_from_text_file(path: str, out_dir: str, cosal: bool = True) -> list[Edit]:
-    """The edits listed in a text file of `image_path:caption` lines (see the module docstring); `cosal`:
-    the captions are CoSaL captions, read now (`reads_cosal_captions`)."""
+def edits_from_text_file(path: str, out_dir: str, read_now: bool = True) -> list[Edit]:
+    """The edits listed in a text file of `image_path:caption` lines (see the module docstring); `read_now`:
+    read the captions as CoSaL captions now, before any image or model (the shipped models)."""
     data = read_file_bytes(path, "--text_file")
     try:
         lines = data.decode("utf-8").splitlines()
@@ -184,7 +163,7 @@ def edits_from_text_file(path: str, out_dir: str, cosal: bool = True) -> list[Ed
             image, separator, caption = line.rpartition(":")
             if not separator or not image.strip():
                 raise DataError(f"expected 'image_path:caption', got {line!r}")
-            sentences, tokens = _encoded(caption, cosal)
+            sentences, tokens = _encoded(caption, read_now)
         image_path = os.path.join(folder, image.strip())
         stem = os.path.splitext(os.path.basename(image_path))[0]
         edits.append(Edit(image_path, caption, sentences, tokens,
@@ -196,7 +175,7 @@ def edits_from_text_file(path: str, out_dir: str, cosal: bool = True) -> list[Ed
 
 def edits_from_flags() -> list[Edit]:
     """The edits the flags ask for; `ConfigError` / `DataError` for missing or conflicting flags."""
-    cosal = reads_cosal_captions(FLAGS.model_dir, FLAGS.saved_model)
+    read_now = FLAGS.model_dir is None and FLAGS.saved_model is None  # a shipped model: CoSaL captions
     if not FLAGS.out:
         raise ConfigError("--out is required: the output .png (with --image/--text) or folder (--text_file)")
     single = FLAGS.image is not None or FLAGS.text is not None
@@ -204,7 +183,7 @@ def edits_from_flags() -> list[Edit]:
         raise ConfigError("give either --image and --text (one edit) or --text_file (many), not both")
     if FLAGS.text_file:
         _check_output_folder(FLAGS.out)
-        return edits_from_text_file(FLAGS.text_file, FLAGS.out, cosal)
+        return edits_from_text_file(FLAGS.text_file, FLAGS.out, read_now)
     if not single:
         raise ConfigError("give --image and --text (one edit), or --text_file (many); see --help")
     if not FLAGS.image:
@@ -215,7 +194,7 @@ def edits_from_flags() -> list[Edit]:
     if not FLAGS.out.lower().endswith(".png"):
         raise ConfigError(f"--out={FLAGS.out} must name a .png file (the class map is written losslessly)")
     _check_output_folder(os.path.dirname(FLAGS.out) or ".")
-    sentences, tokens = _encoded(FLAGS.text, cosal)
+    sentences, tokens = _encoded(FLAGS.text, read_now)
     return [Edit(FLAGS.image, FLAGS.text, sentences, tokens, FLAGS.out)]
 
 
@@ -263,7 +242,7 @@ def colorize(model, image: np.ndarray, ids: np.ndarray) -> dict:
     Args:
         model: a `LanguageColorizer` or an `ExportedColorizer` (CoSaL or Flowers).
         image: uint8 `[H, W, 3]`, as `read_image_file` decodes it (grey or colour).
-        ids: int32 `[words]`, the generator's word ids of the caption (`caption_ids`).
+        ids: int32 `[words]`, the generator's word ids of the caption (`model_caption`).
 
     Returns:
         dict of numpy arrays: `model_input` uint8 `[S, S, 3]`, `gray` uint8 `[S, S, 3]` (the lightness the model
@@ -286,23 +265,29 @@ def colorize(model, image: np.ndarray, ids: np.ndarray) -> dict:
             "attention": keras.ops.convert_to_numpy(outputs["attention"])[0], "words": inputs.words_of(ids)}
 
 
-def caption_ids(model, edit: Edit) -> tuple[np.ndarray, list[str]]:
-    """The colorizer's word ids int32 `[words]` of an edit's caption and the caption's sentences (for
-    `--explain`; a Flowers caption is one). A Flowers caption is read by the exported graph's tokenizer
-    (`FlowersCaptionTokenizer`, run eagerly); what it refuses is a one-line `DataError`."""
-    import tensorflow as tf
+def model_caption(model, edit: Edit) -> tuple[list[str], np.ndarray]:
+    """An edit's caption as `model` reads it: its sentences (for `--explain`; a Flowers caption is one) and
+    its ids (a segmenter: CoSaL tokens int32 `[9, 3]`; a colorizer: the generator's word ids int32 `[words]`).
+    A Flowers colorizer's caption is read by its exported graph's tokenizer (`FlowersCaptionTokenizer`, run
+    eagerly); every refusal is a one-line `DataError`."""
+    from lbie_tf.serving.colorizer_inputs import FlowersInputs, colorizer_inputs
+    from lbie_tf.serving.loading import COLORIZER, model_kind
+    from lbie_tf.tasks.cosal_colorization import caption_ids
 
-    from lbie_tf.serving.colorizer_inputs import colorizer_inputs
-    from lbie_tf.serving.graph_checks import error_line
-    from lbie_tf.tasks.cosal_colorization import caption_ids as cosal_ids
+    colorizer = model_kind(model) == COLORIZER
+    inputs = colorizer_inputs(model) if colorizer else None
+    if isinstance(inputs, FlowersInputs):
+        import tensorflow as tf
 
-    if edit.tokens is not None:
-        return cosal_ids(edit.tokens).numpy(), edit.sentences
-    try:
-        ids = colorizer_inputs(model).ids(tf.constant([edit.caption.encode("utf-8", "surrogateescape")]))
-    except tf.errors.InvalidArgumentError as error:
-        raise DataError(error_line(error)) from None
-    return ids.numpy()[0], [edit.caption]
+        from lbie_tf.serving.graph_checks import error_line
+
+        try:
+            ids = inputs.ids(tf.constant([edit.caption.encode("utf-8", "surrogateescape")]))
+        except tf.errors.InvalidArgumentError as error:
+            raise DataError(error_line(error)) from None
+        return [edit.caption], ids.numpy()[0]
+    sentences, tokens = (edit.sentences, edit.tokens) if edit.tokens is not None else encode_text(edit.caption)
+    return sentences, caption_ids(tokens).numpy() if colorizer else tokens
 
 
 def _write_png(path: str, image: np.ndarray) -> str:
@@ -319,19 +304,20 @@ def write_outputs(model, edit: Edit, image: np.ndarray, explain: bool) -> list[s
     from lbie_tf.serving.loading import COLORIZER, model_kind
 
     if model_kind(model) == COLORIZER:
-        ids, sentences = caption_ids(model, edit)
+        sentences, ids = model_caption(model, edit)
         result = colorize(model, image, ids)
         written = [_write_png(edit.out_path, result["result_at_image_size"])]
         if explain:
             written.append(colorization_explain_figure(edit.sibling("_explain"), result, sentences))
         return written
-    result = segment(model, image, edit.tokens)
+    sentences, tokens = model_caption(model, edit)
+    result = segment(model, image, tokens)
     labels = result["labels_at_image_size"]
     palette = cosal_vocabulary.RGB_PALETTE
     written = [_write_png(edit.out_path, colorize_labels(labels, palette)),
                _write_png(edit.sibling("_overlay"), overlay(image, labels, palette))]
     if explain:  # the folder exists and is writable: the class map was just written there
-        written.append(explain_figure(edit.sibling("_explain"), result, edit.sentences))
+        written.append(explain_figure(edit.sibling("_explain"), result, sentences))
     return written
 
 

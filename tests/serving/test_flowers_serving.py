@@ -159,7 +159,7 @@ def test_edit_colourises_with_the_training_preprocessing(edited, model):
     assert np.std(ab) > 1e-3  # the model's colours vary: agreement is not trivial
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # an export and a fresh TensorFlow process (25 s): `make test-all` and CI run it
 def test_saved_model_in_a_fresh_process_matches_keras_and_lbie_edit(model, edited, tmp_path):
     path, grey, result = edited
     exported = export.export_model(model, str(tmp_path / "export"))
