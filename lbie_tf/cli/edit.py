@@ -1,4 +1,5 @@
-"""`lbie-edit`: edit an image by a CoSaL caption with a trained language-based segmenter or colorizer.
+"""`lbie-edit`: edit an image by a caption with a trained language-based segmenter or colorizer (CoSaL), or a
+Flowers colorizer.
 
     lbie-edit --image=sketch.png --text="circle is red. triangle is blue; ..." --out=result.png
     lbie-edit --text_file=pairs.txt --out=results/ --explain
@@ -6,6 +7,7 @@
     lbie-edit --saved_model=export/lbie/1 --image=sketch.png --text="..." --out=result.png
     lbie-edit --pretrained=cosal_colorization --image=grey.png --text="..." --out=coloured.png
     lbie-edit --model_dir=runs/cosal_colorization --image=grey.png --text="..." --out=coloured.png --explain
+    lbie-edit --model_dir=runs/flowers_paper --image=x.jpg --text="this flower has yellow petals" --out=c.png
     python -m lbie_tf.cli.edit ...                        # the same
 
 The model's kind is read from where it comes from: a `--model_dir`'s `model_config.json` (a segmentation run
@@ -23,7 +25,11 @@ Inputs:
   (`shape is colour` or `colour relation shape`). Case, punctuation, "gray", "the"/"a" before a shape and
   "colour is" / "is coloured" are forgiven (`lbie_tf.serving.captions`, the serving graph's rules too). The
   CoSaL vocabulary is closed (20 tokens, no unknown-word id): any other word is an error that names it and
-  lists the vocabulary.
+  lists the vocabulary. A Flowers colorizer (a run that stored `vocabulary.json`) reads free text instead,
+  with its training tokenizer run as the exported graph runs it (`lbie_tf.serving.flowers_tokenizer`): an
+  unknown word is `<unk>`; an empty caption or one with no vocabulary word is an error. Its image is resized
+  as the Flowers test split resizes (`lbie_tf.serving.colorizer_inputs`). With the shipped models the caption
+  is read before any image; with `--model_dir` / `--saved_model`, once the model is loaded.
 - `--text_file`: many edits, one `image_path:caption` per line (as the released code's generate_image.py
   read them), UTF-8. The line is split at its last ":" (so the caption may not hold one); a relative image
   path is read from the text file's folder; blank lines and lines starting with "#" are skipped.
@@ -89,8 +95,8 @@ flags.DEFINE_string("pretrained", None, "Instead of --model_dir: the name of a m
 flags.DEFINE_string("saved_model", None, "Instead of --model_dir: a SavedModel version folder written by "
                     "lbie-export (<export_dir>/<version>).", flag_values=FLAGS)
 flags.DEFINE_string("image", None, "The image to edit (with --text).", flag_values=FLAGS)
-flags.DEFINE_string("text", None, "The caption: 9 sentences separated by '.', ';' or new lines.",
-                    flag_values=FLAGS)
+flags.DEFINE_string("text", None, "The caption: for CoSaL models 9 sentences separated by '.', ';' or new lines; "
+                    "for a Flowers colorizer free text describing the flower.", flag_values=FLAGS)
 flags.DEFINE_string("text_file", None, "Many edits: one 'image_path:caption' per line (relative paths are "
                     "read from the file's folder; blank lines and '#' comments are skipped).", flag_values=FLAGS)
 flags.DEFINE_string("out", None, "Output .png for --image/--text, or output folder for --text_file.",

@@ -57,7 +57,7 @@ class DemoModels:
         model_dir: a `train_segmentation.py` run to serve instead of the shipped segmenters.
         saved_model: an `lbie-export` version folder to serve instead of the shipped segmenters.
         colorizer_dir: a CoSaL `train_colorization.py` run for the colorization tab (None: the tab says that
-            no colorizer is loaded).
+            no colorizer is loaded); a Flowers run is refused with one `ConfigError` line.
     """
 
     def __init__(self, model_dir: str | None = None, saved_model: str | None = None,
