@@ -1,4 +1,5 @@
-"""`lbie-edit`: edit an image by a CoSaL caption with a trained language-based segmenter or colorizer.
+"""`lbie-edit`: edit an image by a caption with a trained language-based segmenter or colorizer (CoSaL), or a
+Flowers colorizer.
 
     lbie-edit --image=sketch.png --text="circle is red. triangle is blue; ..." --out=result.png
     lbie-edit --text_file=pairs.txt --out=results/ --explain
@@ -6,6 +7,7 @@
     lbie-edit --saved_model=export/lbie/1 --image=sketch.png --text="..." --out=result.png
     lbie-edit --pretrained=cosal_colorization --image=grey.png --text="..." --out=coloured.png
     lbie-edit --model_dir=runs/cosal_colorization --image=grey.png --text="..." --out=coloured.png --explain
+    lbie-edit --model_dir=runs/flowers_paper --image=x.jpg --text="this flower has yellow petals" --out=c.png
     python -m lbie_tf.cli.edit ...                        # the same
 
 The model's kind is read from where it comes from: a `--model_dir`'s `model_config.json` (a segmentation run
@@ -23,7 +25,11 @@ Inputs:
   (`shape is colour` or `colour relation shape`). Case, punctuation, "gray", "the"/"a" before a shape and
   "colour is" / "is coloured" are forgiven (`lbie_tf.serving.captions`, the serving graph's rules too). The
   CoSaL vocabulary is closed (20 tokens, no unknown-word id): any other word is an error that names it and
-  lists the vocabulary.
+  lists the vocabulary. A Flowers colorizer (a run that stored `vocabulary.json`) reads free text instead,
+  with its training tokenizer run as the exported graph runs it (`lbie_tf.serving.flowers_tokenizer`): an
+  unknown word is `<unk>`; an empty caption or one with no vocabulary word is an error. Its image is resized
+  as the Flowers test split resizes (`lbie_tf.serving.colorizer_inputs`). With the shipped models the caption
+  is read before any image; with `--model_dir` / `--saved_model`, once the model is loaded.
 - `--text_file`: many edits, one `image_path:caption` per line (as the released code's generate_image.py
   read them), UTF-8. The line is split at its last ":" (so the caption may not hold one); a relative image
   path is read from the text file's folder; blank lines and lines starting with "#" are skipped.
@@ -89,8 +95,8 @@ flags.DEFINE_string("pretrained", None, "Instead of --model_dir: the name of a m
 flags.DEFINE_string("saved_model", None, "Instead of --model_dir: a SavedModel version folder written by "
                     "lbie-export (<export_dir>/<version>).", flag_values=FLAGS)
 flags.DEFINE_string("image", None, "The image to edit (with --text).", flag_values=FLAGS)
-flags.DEFINE_string("text", None, "The caption: 9 sentences separated by '.', ';' or new lines.",
-                    flag_values=FLAGS)
+flags.DEFINE_string("text", None, "The caption: for CoSaL models 9 sentences separated by '.', ';' or new lines; "
+                    "for a Flowers colorizer free text describing the flower.", flag_values=FLAGS)
 flags.DEFINE_string("text_file", None, "Many edits: one 'image_path:caption' per line (relative paths are "
                     "read from the file's folder; blank lines and '#' comments are skipped).", flag_values=FLAGS)
 flags.DEFINE_string("out", None, "Output .png for --image/--text, or output folder for --text_file.",
@@ -101,19 +107,23 @@ flags.DEFINE_bool("explain", False, "Also write <out stem>_explain.png: per-step
 
 @dataclasses.dataclass(frozen=True)
 class Edit:
-    """One image + caption to segment, and where its outputs go.
+    """One image + caption to edit, and where its outputs go.
 
     Attributes:
         image_path: the input image file.
-        sentences: the caption's sentences (CoSaL: 9).
-        tokens: int32 `[sentences, words]`, the encoded caption.
+        caption: the caption as given.
+        sentences: the caption's CoSaL sentences (9), read before the model is loaded; None for a model of
+            `--model_dir` / `--saved_model`, whose reader (CoSaL or Flowers) reads `caption` once it is
+            loaded (`model_caption`).
+        tokens: int32 `[sentences, words]`, the encoded CoSaL caption, or None as `sentences`.
         out_path: the class-map PNG; the overlay and explanation are written beside it.
         where: where the pair came from, prefixed to its error messages ("" for --image/--text).
     """
 
     image_path: str
-    sentences: list[str]
-    tokens: np.ndarray
+    caption: str
+    sentences: list[str] | None
+    tokens: np.ndarray | None
     out_path: str
     where: str = ""
 
@@ -133,8 +143,15 @@ def _located(where: str):
         raise DataError(f"{where}: {error}") from None
 
 
-def edits_from_text_file(path: str, out_dir: str) -> list[Edit]:
-    """The edits listed in a text file of `image_path:caption` lines (see the module docstring)."""
+def _encoded(caption: str, now: bool) -> tuple:
+    """`(sentences, tokens)` of a CoSaL caption read `now` (`encode_text`), else `(None, None)`: the caption is
+    read once the model is loaded, by that model's reader (`model_caption`)."""
+    return encode_text(caption) if now else (None, None)
+
+
+def edits_from_text_file(path: str, out_dir: str, read_now: bool = True) -> list[Edit]:
+    """The edits listed in a text file of `image_path:caption` lines (see the module docstring); `read_now`:
+    read the captions as CoSaL captions now, before any image or model (the shipped models)."""
     data = read_file_bytes(path, "--text_file")
     try:
         lines = data.decode("utf-8").splitlines()
@@ -152,10 +169,11 @@ def edits_from_text_file(path: str, out_dir: str) -> list[Edit]:
             image, separator, caption = line.rpartition(":")
             if not separator or not image.strip():
                 raise DataError(f"expected 'image_path:caption', got {line!r}")
-            sentences, tokens = encode_text(caption)
+            sentences, tokens = _encoded(caption, read_now)
         image_path = os.path.join(folder, image.strip())
         stem = os.path.splitext(os.path.basename(image_path))[0]
-        edits.append(Edit(image_path, sentences, tokens, os.path.join(out_dir, f"{stem}_line{number}.png"), where))
+        edits.append(Edit(image_path, caption, sentences, tokens,
+                          os.path.join(out_dir, f"{stem}_line{number}.png"), where))
     if not edits:
         raise DataError(f"--text_file {path} holds no 'image_path:caption' lines")
     return edits
@@ -163,6 +181,7 @@ def edits_from_text_file(path: str, out_dir: str) -> list[Edit]:
 
 def edits_from_flags() -> list[Edit]:
     """The edits the flags ask for; `ConfigError` / `DataError` for missing or conflicting flags."""
+    read_now = FLAGS.model_dir is None and FLAGS.saved_model is None  # a shipped model: CoSaL captions
     if not FLAGS.out:
         raise ConfigError("--out is required: the output .png (with --image/--text) or folder (--text_file)")
     single = FLAGS.image is not None or FLAGS.text is not None
@@ -170,18 +189,19 @@ def edits_from_flags() -> list[Edit]:
         raise ConfigError("give either --image and --text (one edit) or --text_file (many), not both")
     if FLAGS.text_file:
         _check_output_folder(FLAGS.out)
-        return edits_from_text_file(FLAGS.text_file, FLAGS.out)
+        return edits_from_text_file(FLAGS.text_file, FLAGS.out, read_now)
     if not single:
         raise ConfigError("give --image and --text (one edit), or --text_file (many); see --help")
     if not FLAGS.image:
         raise ConfigError("--image is required with --text: the image file to edit")
     if FLAGS.text is None:
-        raise ConfigError("--text is required with --image: 9 sentences separated by '.', ';' or new lines")
+        raise ConfigError("--text is required with --image: the caption (CoSaL: 9 sentences separated by '.', "
+                          "';' or new lines)")
     if not FLAGS.out.lower().endswith(".png"):
         raise ConfigError(f"--out={FLAGS.out} must name a .png file (the class map is written losslessly)")
     _check_output_folder(os.path.dirname(FLAGS.out) or ".")
-    sentences, tokens = encode_text(FLAGS.text)
-    return [Edit(FLAGS.image, sentences, tokens, FLAGS.out)]
+    sentences, tokens = _encoded(FLAGS.text, read_now)
+    return [Edit(FLAGS.image, FLAGS.text, sentences, tokens, FLAGS.out)]
 
 
 def _check_output_folder(folder: str) -> None:
@@ -221,35 +241,59 @@ def segment(model, image: np.ndarray, tokens: np.ndarray) -> dict:
             "stop_step": outputs["stop_step"], "attention": outputs["attention"]}
 
 
-def colorize(model, image: np.ndarray, tokens: np.ndarray) -> dict:
-    """Runs the colorizer on one image of any size, with the serving graph's pre- and post-processing.
+def colorize(model, image: np.ndarray, ids: np.ndarray) -> dict:
+    """Runs the colorizer on one image of any size, with the serving graph's pre- and post-processing
+    (`colorizer_inputs`).
 
     Args:
-        model: a `LanguageColorizer` or an `ExportedColorizer`.
+        model: a `LanguageColorizer` or an `ExportedColorizer` (CoSaL or Flowers).
         image: uint8 `[H, W, 3]`, as `read_image_file` decodes it (grey or colour).
-        tokens: int32 `[9, 3]`, the CoSaL caption.
+        ids: int32 `[words]`, the generator's word ids of the caption (`model_caption`).
 
     Returns:
         dict of numpy arrays: `model_input` uint8 `[S, S, 3]`, `gray` uint8 `[S, S, 3]` (the lightness the model
         sees, as grey), `result` uint8 `[S, S, 3]` (colourised at the model's size), `result_at_image_size`
-        uint8 `[H, W, 3]`, `attention` `[T, S/4, S/4, 27]` over the caption's words; and `words`, those
-        27 vocabulary tokens.
+        uint8 `[H, W, 3]`, `attention` `[T, S/4, S/4, words]` over the caption's words; and `words`, those
+        words (CoSaL: 27 vocabulary tokens).
     """
     import keras
 
     from lbie_tf.serving.colorization_pixels import colourise, gray_input
-    from lbie_tf.serving.image_preprocessing import model_input
-    from lbie_tf.serving.signatures import COLORIZER_IMAGE_SIZE
-    from lbie_tf.tasks.cosal_colorization import caption_ids
+    from lbie_tf.serving.colorizer_inputs import colorizer_inputs
 
-    pixels = model_input(image, COLORIZER_IMAGE_SIZE)
-    outputs = model({"gray": gray_input(pixels)[None], "tokens": caption_ids(tokens)[None]})
+    inputs = colorizer_inputs(model)
+    pixels = inputs.pixels(image)
+    outputs = model({"gray": gray_input(pixels)[None], "tokens": np.asarray(ids, np.int32)[None]})
     ab = keras.ops.convert_to_numpy(outputs["ab"])[0]
-    resized = pixels.numpy().astype(np.uint8)
+    resized = np.round(pixels.numpy()).astype(np.uint8)
     return {"model_input": resized, "gray": colourise(resized, np.zeros_like(ab)).numpy(),
             "result": colourise(resized, ab).numpy(), "result_at_image_size": colourise(image, ab).numpy(),
-            "attention": keras.ops.convert_to_numpy(outputs["attention"])[0],
-            "words": [cosal_vocabulary.VOCABULARY[i] for i in np.ravel(tokens)]}
+            "attention": keras.ops.convert_to_numpy(outputs["attention"])[0], "words": inputs.words_of(ids)}
+
+
+def model_caption(model, edit: Edit) -> tuple[list[str], np.ndarray]:
+    """An edit's caption as `model` reads it: its sentences (for `--explain`; a Flowers caption is one) and
+    its ids (a segmenter: CoSaL tokens int32 `[9, 3]`; a colorizer: the generator's word ids int32 `[words]`).
+    A Flowers colorizer's caption is read by its exported graph's tokenizer (`FlowersCaptionTokenizer`, run
+    eagerly); every refusal is a one-line `DataError`."""
+    from lbie_tf.serving.colorizer_inputs import FlowersInputs, colorizer_inputs
+    from lbie_tf.serving.loading import COLORIZER, model_kind
+    from lbie_tf.tasks.cosal_colorization import caption_ids
+
+    colorizer = model_kind(model) == COLORIZER
+    inputs = colorizer_inputs(model) if colorizer else None
+    if isinstance(inputs, FlowersInputs):
+        import tensorflow as tf
+
+        from lbie_tf.serving.graph_checks import error_line
+
+        try:
+            ids = inputs.ids(tf.constant([edit.caption.encode("utf-8", "surrogateescape")]))
+        except tf.errors.InvalidArgumentError as error:
+            raise DataError(error_line(error)) from None
+        return [edit.caption], ids.numpy()[0]
+    sentences, tokens = (edit.sentences, edit.tokens) if edit.tokens is not None else encode_text(edit.caption)
+    return sentences, caption_ids(tokens).numpy() if colorizer else tokens
 
 
 def _write_png(path: str, image: np.ndarray) -> str:
@@ -266,18 +310,20 @@ def write_outputs(model, edit: Edit, image: np.ndarray, explain: bool) -> list[s
     from lbie_tf.serving.loading import COLORIZER, model_kind
 
     if model_kind(model) == COLORIZER:
-        result = colorize(model, image, edit.tokens)
+        sentences, ids = model_caption(model, edit)
+        result = colorize(model, image, ids)
         written = [_write_png(edit.out_path, result["result_at_image_size"])]
         if explain:
-            written.append(colorization_explain_figure(edit.sibling("_explain"), result, edit.sentences))
+            written.append(colorization_explain_figure(edit.sibling("_explain"), result, sentences))
         return written
-    result = segment(model, image, edit.tokens)
+    sentences, tokens = model_caption(model, edit)
+    result = segment(model, image, tokens)
     labels = result["labels_at_image_size"]
     palette = cosal_vocabulary.RGB_PALETTE
     written = [_write_png(edit.out_path, colorize_labels(labels, palette)),
                _write_png(edit.sibling("_overlay"), overlay(image, labels, palette))]
     if explain:  # the folder exists and is writable: the class map was just written there
-        written.append(explain_figure(edit.sibling("_explain"), result, edit.sentences))
+        written.append(explain_figure(edit.sibling("_explain"), result, sentences))
     return written
 
 

@@ -4,6 +4,7 @@
     lbie-export --model_dir=runs/cosal_paper_t4 --export_dir=export/lbie --version=3
     lbie-export --pretrained=cosal_colorization --export_dir=export/colorizer --tflite
     lbie-export --model_dir=runs/cosal_colorization --export_dir=export/colorizer
+    lbie-export --model_dir=runs/flowers_paper --export_dir=export/flowers   # vocabulary.json inside the graph
     python -m lbie_tf.cli.export --export_dir=export/lbie
 
 The kind of model is read from the run's `model_config.json` (or the shipped model's metadata). Prints the

@@ -221,18 +221,33 @@ def _preprocess(encoded: tf.Tensor, augment: tf.Tensor, config: FlowersConfig, t
     """JPEG bytes -> {"gray": [S, S, 1], "ab": [S, S, 2]}; training: resize to resize_size, crop at the offsets
     given by `augment[0:2]` (uniforms in [0, 1)), flip if `augment[2] < 0.5` and `random_flip`."""
     size = config.image_size
-    rgb = tf.image.convert_image_dtype(tf.io.decode_jpeg(encoded, channels=3), tf.float32)
+    image = tf.io.decode_jpeg(encoded, channels=3)
     if train and config.resize_size:
-        rgb = tf.image.resize(rgb, [config.resize_size, config.resize_size], method="area")
+        rgb = tf.image.resize(tf.image.convert_image_dtype(image, tf.float32),
+                              [config.resize_size, config.resize_size], method="area")
         offsets = tf.cast(augment[:2] * (config.resize_size - size + 1), tf.int32)
         rgb = tf.image.crop_to_bounding_box(rgb, offsets[0], offsets[1], size, size)
     else:
-        rgb = tf.image.resize(rgb, [size, size], method="area")
+        rgb = test_rgb(image, size)
     if train and config.random_flip:
         rgb = tf.cond(augment[2] < 0.5, lambda: tf.image.flip_left_right(rgb), lambda: rgb)
     lab = color_space.normalize_lab(color_space.rgb_to_lab(tf.clip_by_value(rgb, 0.0, 1.0)))
     lab = tf.ensure_shape(lab, [size, size, 3])
     return {"gray": lab[..., :1], "ab": lab[..., 1:]}
+
+
+def test_rgb(image, size: int) -> tf.Tensor:
+    """An image as the test split gives it to the model (and `lbie-edit` / the exported graph give requests):
+    resized to the square (area averaging, no crop, no flip).
+
+    Args:
+        image: uint8 `[H, W, 3]` RGB.
+        size: the model's input side S.
+
+    Returns:
+        float32 `[S, S, 3]`, 0..1 (before `_preprocess`'s clip to [0, 1] and Lab conversion).
+    """
+    return tf.image.resize(tf.image.convert_image_dtype(image, tf.float32), [size, size], method="area")
 
 
 @functools.lru_cache(maxsize=8)

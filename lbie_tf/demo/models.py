@@ -11,7 +11,7 @@ import os
 
 from lbie_tf import pretrained
 from lbie_tf.data import cosal
-from lbie_tf.errors import DataError
+from lbie_tf.errors import ConfigError, DataError
 
 COLORIZER_SIZE = cosal.CosalConfig().image_size  # the CoSaL colorization data's square side
 
@@ -57,7 +57,7 @@ class DemoModels:
         model_dir: a `train_segmentation.py` run to serve instead of the shipped segmenters.
         saved_model: an `lbie-export` version folder to serve instead of the shipped segmenters.
         colorizer_dir: a CoSaL `train_colorization.py` run for the colorization tab (None: the tab says that
-            no colorizer is loaded).
+            no colorizer is loaded); a Flowers run is refused with one `ConfigError` line.
     """
 
     def __init__(self, model_dir: str | None = None, saved_model: str | None = None,
@@ -73,6 +73,10 @@ class DemoModels:
             from lbie_tf.tasks.cosal_colorization import check_compatible
 
             self.colorizer = load_colorizer(colorizer_dir)
+            if self.colorizer.vocabulary is not None:
+                raise ConfigError(f"--colorizer_dir={colorizer_dir} is a Flowers colorization run; the page's "
+                                  f"colorization tab serves CoSaL colorizers (colourise with lbie-edit "
+                                  f"--model_dir={colorizer_dir}, or serve it with lbie-export)")
             check_compatible(self.colorizer.config)
 
     @property

@@ -75,11 +75,17 @@ class LanguageColorizer(keras.Model):
     Returns (from `call`): dict with `ab` `[batch, H, W, 2]`; with text also `text_features` U
     `[batch, words, 2·text_units]`, `text_mask` bool `[batch, words]` and `attention`
     `[batch, T, H/4, W/4, words]`.
+
+    Attributes:
+        vocabulary: the caption record of the run the model was loaded from (a Flowers run's
+            `flowers_vocabulary.FlowersVocabulary`, set by `lbie_tf.serving.loading`), or None (CoSaL, or not
+            loaded from a run); what lbie-edit and lbie-export read captions and images with.
     """
 
     def __init__(self, config, **kwargs):
         super().__init__(**kwargs)
         self.config = config if isinstance(config, ColorizerConfig) else ColorizerConfig(**config)
+        self.vocabulary = None
         cfg = self.config
         self.image_encoder = colorization_image_encoder(cfg.filters, cfg.batch_norm_momentum, cfg.initializer,
                                                         cfg.batch_norm)

@@ -1,5 +1,5 @@
-"""SavedModel export of a CoSaL segmenter or colorizer for TF Serving (`tensorflow_model_server`), and the
-exported folder loaded back.
+"""SavedModel export of a CoSaL segmenter or colorizer, or a Flowers colorizer, for TF Serving
+(`tensorflow_model_server`), and the exported folder loaded back.
 
     path = export_model(model, "export/lbie")              # -> "export/lbie/<next integer version>"
     path = export_model(model, "export/lbie", tflite=True)  # also <version>/predict_tensors.tflite
@@ -9,7 +9,8 @@ The SavedModel has two signatures, `serving_default` (raw requests: `image_bytes
 `[batch]`) and `predict_tensors` (pre-processed tensors); `lbie_tf.serving.signatures` describes each kind's.
 Both use only core TF ops, so a stock TF Serving loads it; bad requests fail with an `InvalidArgument` error
 whose message says what is wrong. With `tflite=True` the `predict_tensors` signature is also converted to a
-TFLite flat buffer with builtin ops only (`lbie_tf.serving.tflite`).
+TFLite flat buffer with builtin ops only (`lbie_tf.serving.tflite`). A Flowers colorizer's vocabulary is in its
+graph (a table) and, for `lbie-edit --saved_model`, in `<version>/assets.extra/vocabulary.json`.
 
 A version folder is written to a temporary sibling and renamed into place; its folders are made mode 0755
 and its files 0644 first, so a server running as another user can read it whatever the umask.
@@ -24,12 +25,15 @@ import tempfile
 import keras
 import tensorflow as tf
 
+from lbie_tf.data.flowers_vocabulary import VOCABULARY_FILE, FlowersVocabulary
 from lbie_tf.errors import DataError
 from lbie_tf.serving.signatures import caption_tokenizer, check_servable, serving_functions
 from lbie_tf.serving.tflite import write_tflite
+from lbie_tf.training.checkpoints import read_run_file, write_run_file
 
 FOLDER_MODE = 0o755
 FILE_MODE = 0o644
+EXTRA_FOLDER = "assets.extra"  # files beside the SavedModel that TF Serving leaves alone
 
 
 def next_version(export_dir: str) -> int:
@@ -49,7 +53,8 @@ def export_model(model, export_dir: str, version: int | None = None, tflite: boo
     `export_dir` never sees a half-written version and can read it as any user.
 
     Args:
-        model: a built CoSaL `LanguageSegmenter` or `LanguageColorizer` (`signatures.check_servable`).
+        model: a built CoSaL `LanguageSegmenter` or `LanguageColorizer`, or a Flowers `LanguageColorizer`
+            loaded from its run (`signatures.check_servable`).
         export_dir: TF Serving's `--model_base_path` (created if missing).
         version: positive integer version; default `next_version(export_dir)`.
         tflite: also convert `predict_tensors` to TFLite (builtin ops only).
@@ -72,6 +77,8 @@ def export_model(model, export_dir: str, version: int | None = None, tflite: boo
     staging = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=export_dir)
     try:
         _archive(model).write_out(staging, verbose=False)
+        if getattr(model, "vocabulary", None) is not None:
+            write_run_file(os.path.join(staging, EXTRA_FOLDER), VOCABULARY_FILE, model.vocabulary.to_dict())
         if tflite:
             write_tflite(model, staging)
         _make_readable(staging)
@@ -117,7 +124,14 @@ def load_exported(path: str):
         raise DataError(f"cannot load the SavedModel {path} (written by lbie-export?): "
                         f"{(str(error).splitlines() or [type(error).__name__])[0]}") from None
     specs = predict.structured_input_signature[1]
-    return ExportedColorizer(predict, specs) if "gray" in specs else ExportedSegmenter(predict, specs)
+    if "gray" not in specs:
+        return ExportedSegmenter(predict, specs)
+    colorizer = ExportedColorizer(predict, specs)
+    extra = os.path.join(path, EXTRA_FOLDER)
+    stored = read_run_file(extra, VOCABULARY_FILE)
+    if stored is not None:
+        colorizer.vocabulary = FlowersVocabulary.from_dict(stored, os.path.join(extra, VOCABULARY_FILE))
+    return colorizer
 
 
 class ExportedSegmenter:
@@ -166,15 +180,19 @@ class ExportedColorizer:
         specs: its input `TensorSpec`s by name.
 
     Call arguments:
-        inputs: dict with `gray` `[batch, S, S, 1]` (L/50 − 1) and `tokens` int `[batch, 27]`.
+        inputs: dict with `gray` `[batch, S, S, 1]` (L/50 − 1) and `tokens` int `[batch, words]` (CoSaL: 27).
 
     Returns:
-        dict with `ab` `[batch, S, S, 2]` and `attention` `[batch, T, S/4, S/4, 27]`.
+        dict with `ab` `[batch, S, S, 2]` and `attention` `[batch, T, S/4, S/4, words]`.
+
+    Attributes:
+        vocabulary: a Flowers colorizer's `FlowersVocabulary` (from `assets.extra/vocabulary.json`), else None.
     """
 
     def __init__(self, predict, specs: dict):
         self._predict = predict
         self.image_size = int(specs["gray"].shape[1])
+        self.vocabulary = None
 
     def __call__(self, inputs: dict) -> dict:
         outputs = self._predict(gray=tf.cast(inputs["gray"], tf.float32), tokens=tf.cast(inputs["tokens"], tf.int32))

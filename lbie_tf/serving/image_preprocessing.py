@@ -123,20 +123,25 @@ def model_input(image: tf.Tensor, size: int) -> tf.Tensor:
     return tf.clip_by_value(tf.round(resized), 0.0, 255.0)
 
 
-def prepare_images(image_bytes: tf.Tensor, size: int, max_pixels: int = MAX_PIXELS) -> tuple[tf.Tensor, tf.Tensor]:
+def prepare_images(image_bytes: tf.Tensor, size: int, max_pixels: int = MAX_PIXELS,
+                   pixels=None) -> tuple[tf.Tensor, tf.Tensor]:
     """A batch of encoded images → model inputs and each image's size (the serving graph's preprocessing).
 
     Args:
         image_bytes: string `[batch]`, at least one image.
         size: the model's input side S.
         max_pixels: the per-image pixel limit of `decode_image`.
+        pixels: uint8 `[H, W, 3]` → float32 `[S, S, 3]`, how a decoded image becomes the model's input
+            (default `model_input` at `size`; a Flowers colorizer's is `colorizer_inputs.FlowersInputs.pixels`).
 
     Returns:
         `(inputs, image_sizes)`: float32 `[batch, S, S, 3]` and int32 `[batch, 2]` (height, width).
     """
+    pixels = pixels or (lambda image: model_input(image, size))
+
     def one(data):
         image = decode_image(data, 1, max_pixels)
-        return model_input(image, size), tf.shape(image)[:2]
+        return pixels(image), tf.shape(image)[:2]
 
     with tf.control_dependencies(in_order([(tf.size(image_bytes) > 0, "the request holds no images")])):
         image_bytes = tf.identity(image_bytes)

@@ -22,11 +22,12 @@ import os
 import tensorflow as tf
 
 from lbie_tf.configs import ColorizerConfig, SegmenterConfig
+from lbie_tf.data.flowers_vocabulary import VOCABULARY_FILE, FlowersVocabulary
 from lbie_tf.errors import ConfigError, DataError
 from lbie_tf.models.colorizer import LanguageColorizer, build_colorizer
 from lbie_tf.models.segmenter import build_segmenter
 from lbie_tf.serving.export import ExportedColorizer, load_exported
-from lbie_tf.training.checkpoints import RUN_CONFIG_FILE, AtomicCheckpointManager
+from lbie_tf.training.checkpoints import RUN_CONFIG_FILE, AtomicCheckpointManager, read_run_file
 
 SEGMENTER, COLORIZER = "segmenter", "colorizer"
 _SCRIPTS = {SEGMENTER: "train_segmentation.py", COLORIZER: "train_colorization.py"}
@@ -146,7 +147,8 @@ def _load_kind(kind: str, model_dir, saved_model, pretrained):
 
 def load_trained_colorizer(model_dir: str):
     """`(generator, step)`: the `LanguageColorizer` of a `train_colorization.py` run, with its latest
-    checkpoint's weights. Raises a one-line `DataError` when the directory holds no trained colorizer."""
+    checkpoint's weights and, for a Flowers run, the `vocabulary` of its `vocabulary.json`. Raises a one-line
+    `DataError` when the directory holds no trained colorizer."""
     run = _run_config(model_dir, "train_colorization.py")
     if "generator" not in run:
         raise DataError(f"{model_dir} holds a segmentation run, not a colorization run; use load_segmenter")
@@ -157,6 +159,9 @@ def load_trained_colorizer(model_dir: str):
     step = _restore(tf.train.Checkpoint(generator=generator), model_dir)
     if step is None:
         raise DataError(f"{model_dir} holds no checkpoint yet; train first or give another model_dir")
+    stored = read_run_file(model_dir, VOCABULARY_FILE)
+    if stored is not None:
+        generator.vocabulary = FlowersVocabulary.from_dict(stored, os.path.join(model_dir, VOCABULARY_FILE))
     return generator, step
 
 

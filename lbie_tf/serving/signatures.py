@@ -1,7 +1,7 @@
 """The exported signatures of each kind of model, and the check that a model is one the product path can run.
 
     check_servable(model)                            # one-line DataError unless lbie-edit / lbie-export can run it
-    tokenizer = caption_tokenizer(model)             # the in-graph CoSaL tokenizer of its caption shape
+    tokenizer = caption_tokenizer(model)             # the in-graph caption reader (a tf.Module to export)
     functions = serving_functions(model, tokenizer)  # {"serving_default": ..., "predict_tensors": ...}
 
 Segmenter (`LanguageSegmenter`):
@@ -12,46 +12,49 @@ Segmenter (`LanguageSegmenter`):
   `[batch, sentences, words]`; outputs `logits`, `class_map`, `stop_step`, `attention` `[batch, T, m, n,
   sentences]`.
 
-Colorizer (`LanguageColorizer` of a CoSaL colorization run):
+Colorizer (`LanguageColorizer` of a CoSaL colorization run, or of a Flowers run that stored its
+`vocabulary.json`):
 - `serving_default`: the same inputs; outputs `edited_image` uint8 `[batch, H, W, 3]` (the input's lightness
   with the predicted colours, `colorization_pixels.colourise`) and `image_size` int32 `[batch, 2]`.
-- `predict_tensors`: inputs `gray` float32 `[batch, S, S, 1]` (L/50 − 1) and `tokens` int32 `[batch, 27]`
-  (`tasks.cosal_colorization.caption_ids`); outputs `ab` float32 `[batch, S, S, 2]` (a/110, b/110) and
-  `attention` float32 `[batch, T, S/4, S/4, 27]` over the words.
+- `predict_tensors`: inputs `gray` float32 `[batch, S, S, 1]` (L/50 − 1) and `tokens` int32 `[batch, words]`;
+  outputs `ab` float32 `[batch, S, S, 2]` (a/110, b/110) and `attention` float32 `[batch, T, S/4, S/4, words]`
+  over the words. CoSaL: S = 48, 27 words (`tasks.cosal_colorization.caption_ids`); Flowers: the run's
+  image size and `max_words` word ids.
 
-Both kinds read captions with the same in-graph `CaptionTokenizer` (the CoSaL vocabulary: an unknown word is
-an error, as on the command line) and images with `image_preprocessing`. Images of one batch are answered at
-each one's own size, padded to the largest (class -1, black). Bad requests fail with `InvalidArgument`.
+Segmenters and CoSaL colorizers read captions with the in-graph `CaptionTokenizer` (the CoSaL vocabulary: an
+unknown word is an error, as on the command line); a Flowers colorizer with the in-graph
+`FlowersCaptionTokenizer` (its run's vocabulary as a table: an unknown word is `<unk>`); images are read by
+`image_preprocessing` and resized as `colorizer_inputs` says for a colorizer. Images of one batch are answered
+at each one's own size, padded to the largest (class -1, black). Bad requests fail with `InvalidArgument`.
 """
 
 from __future__ import annotations
 
 import tensorflow as tf
 
-from lbie_tf.configs.cosal import CosalConfig
 from lbie_tf.data import cosal_vocabulary as vocab
+from lbie_tf.data.flowers_vocabulary import VOCABULARY_FILE
 from lbie_tf.errors import DataError
 from lbie_tf.models.colorizer import LanguageColorizer
 from lbie_tf.serving.caption_tokenizer import CaptionTokenizer
 from lbie_tf.serving.colorization_pixels import colourise_requests, gray_input
+from lbie_tf.serving.colorizer_inputs import CosalInputs, FlowersInputs, colorizer_inputs
 from lbie_tf.serving.frozen_model import frozen_call
 from lbie_tf.serving.graph_checks import in_order
 from lbie_tf.serving.image_preprocessing import colour_class_maps, prepare_images, resize_class_maps
 from lbie_tf.tasks import cosal_colorization
 
-COLORIZER_IMAGE_SIZE = CosalConfig().image_size  # CoSaL colorizers are trained at CoSaL's native size
-
 
 def check_servable(model) -> None:
     """Raise a one-line `DataError` unless `model` is a segmenter or colorizer that the serving graph and
-    `lbie-edit` can run: CoSaL captions of the in-graph tokenizer's vocabulary, and for a segmenter the 7
-    CoSaL colour classes (the palette of `edited_image`)."""
-    problems = _colorizer_problems(model.config) if isinstance(model, LanguageColorizer) else \
+    `lbie-edit` can run: CoSaL captions of the in-graph tokenizer's vocabulary and, for a segmenter, the 7
+    CoSaL colour classes (the palette of `edited_image`); or a Flowers colorizer with its run's vocabulary."""
+    problems = _colorizer_problems(model) if isinstance(model, LanguageColorizer) else \
         _segmenter_problems(model.config)
     if problems:
         raise DataError(f"this model cannot be served or edited with: {'; '.join(problems)} (lbie-edit and "
-                        f"lbie-export serve CoSaL segmenters and CoSaL colorizers; evaluate ReferIt models with "
-                        f"lbie-evaluate-referit)")
+                        f"lbie-export serve CoSaL segmenters, CoSaL colorizers and Flowers colorizers; evaluate "
+                        f"ReferIt models with lbie-evaluate-referit)")
 
 
 def _segmenter_problems(config) -> list[str]:
@@ -66,38 +69,48 @@ def _segmenter_problems(config) -> list[str]:
     return problems
 
 
-def _colorizer_problems(config) -> list[str]:
+def _colorizer_problems(model) -> list[str]:
+    config = model.config
     if not config.use_text:
         return ["it is the text-free baseline (use_text=False): it reads no caption"]
+    if model.vocabulary is not None:
+        if len(model.vocabulary.words) > config.vocab_size:
+            return [f"its {VOCABULARY_FILE} has {len(model.vocabulary.words)} words but the model only "
+                    f"{config.vocab_size} word ids"]
+        return []
     if config.vocab_size != cosal_colorization.VOCAB_SIZE:
         return [f"its vocabulary has {config.vocab_size} word ids, not CoSaL colorization's "
-                f"{cosal_colorization.VOCAB_SIZE} (a Flowers colorizer: its vocabulary is not stored with the run)"]
+                f"{cosal_colorization.VOCAB_SIZE}, and its run folder holds no {VOCABULARY_FILE} (a Flowers run "
+                f"trained before runs stored it: run train_colorization.py on that --model_dir again with the "
+                f"flags it was trained with, which writes the file, or retrain)"]
     return []
 
 
-def caption_tokenizer(model) -> CaptionTokenizer:
-    """The in-graph tokenizer of `model`'s caption shape (a colorizer: CoSaL's 9 sentences of 3 tokens)."""
+def caption_tokenizer(model) -> tf.Module:
+    """The in-graph caption reader of `model`: a colorizer's `colorizer_inputs` (which holds its tokenizer),
+    a segmenter's `CaptionTokenizer` of its caption shape."""
     if isinstance(model, LanguageColorizer):
-        return CaptionTokenizer()
+        return colorizer_inputs(model)
     return CaptionTokenizer(model.sentences, model.words)
 
 
-def serving_functions(model, tokenizer: CaptionTokenizer, batch: int | None = None) -> dict:
-    """`{"serving_default": tf.function, "predict_tensors": tf.function}` for a servable `model`; `batch`
-    fixes the batch dimension of `predict_tensors` (None: any)."""
+def serving_functions(model, tokenizer: tf.Module, batch: int | None = None) -> dict:
+    """`{"serving_default": tf.function, "predict_tensors": tf.function}` for a servable `model` and its
+    `caption_tokenizer`; `batch` fixes the batch dimension of `predict_tensors` (None: any)."""
     if isinstance(model, LanguageColorizer):
         return _colorizer_functions(model, tokenizer, batch)
     return _segmenter_functions(model, tokenizer, batch)
 
 
-def _request_images(image_bytes: tf.Tensor, text: tf.Tensor, size: int) -> tuple[tf.Tensor, tf.Tensor]:
-    """`prepare_images` of a request, after checking it holds one caption per image."""
+def _request_images(image_bytes: tf.Tensor, text: tf.Tensor, size: int,
+                    pixels=None) -> tuple[tf.Tensor, tf.Tensor]:
+    """`prepare_images` of a request (`pixels`: as there), after checking it holds one caption per image."""
     with tf.control_dependencies(in_order([
         (tf.size(image_bytes) == tf.size(text),
          ["image_bytes and text need one caption per image; got", tf.size(image_bytes), "images and",
           tf.size(text), "captions"]),
     ])):
-        return prepare_images(image_bytes, size)
+        return prepare_images(image_bytes, size, pixels=pixels)
 
 
 _REQUEST = [tf.TensorSpec([None], tf.string, name="image_bytes"), tf.TensorSpec([None], tf.string, name="text")]
@@ -131,10 +144,10 @@ def _segmenter_functions(model, tokenizer: CaptionTokenizer, batch: int | None) 
     return {"serving_default": serving_default, "predict_tensors": predict_tensors}
 
 
-def _colorizer_functions(model, tokenizer: CaptionTokenizer, batch: int | None) -> dict:
-    size = COLORIZER_IMAGE_SIZE
+def _colorizer_functions(model, inputs: CosalInputs | FlowersInputs, batch: int | None) -> dict:
+    size = inputs.size
     call = frozen_call(model, {"gray": tf.TensorSpec([batch, size, size, 1], tf.float32),
-                               "tokens": tf.TensorSpec([batch, cosal_colorization.WORDS], tf.int32)})
+                               "tokens": tf.TensorSpec([batch, inputs.words], tf.int32)})
 
     def predict(gray, tokens) -> dict:
         outputs = call(gray=gray, tokens=tokens)
@@ -142,13 +155,13 @@ def _colorizer_functions(model, tokenizer: CaptionTokenizer, batch: int | None) 
 
     @tf.function(input_signature=_REQUEST)
     def serving_default(image_bytes, text):
-        images, image_sizes = _request_images(image_bytes, text, size)
-        outputs = predict(gray_input(images), cosal_colorization.caption_ids(tokenizer(text)))
+        images, image_sizes = _request_images(image_bytes, text, size, inputs.pixels)
+        outputs = predict(gray_input(images), inputs.ids(text))
         return {"edited_image": colourise_requests(image_bytes, outputs["ab"], image_sizes),
                 "image_size": image_sizes}
 
     @tf.function(input_signature=[tf.TensorSpec([batch, size, size, 1], tf.float32, name="gray"),
-                                  tf.TensorSpec([batch, cosal_colorization.WORDS], tf.int32, name="tokens")])
+                                  tf.TensorSpec([batch, inputs.words], tf.int32, name="tokens")])
     def predict_tensors(gray, tokens):
         return predict(gray, tokens)
 

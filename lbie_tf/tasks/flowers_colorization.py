@@ -1,5 +1,5 @@
 """Oxford-102 Flowers colorization runs: the Flowers pipeline (`lbie_tf.data.flowers`) wired into
-`ColorizationTask` and the shared `Trainer`, with the Flowers colour metrics."""
+`ColorizationTask` and the shared `Trainer`, with the Flowers colour metrics and the run's `vocabulary.json`."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from lbie_tf.configs import (
     TrainingConfig,
 )
 from lbie_tf.data import flowers
+from lbie_tf.data.flowers_vocabulary import VOCABULARY_FILE, FlowersVocabulary
 from lbie_tf.encoders.word_vectors import load_word_vectors
 from lbie_tf.errors import ConfigError
 from lbie_tf.evaluation import colorization_metrics as metrics
@@ -58,7 +59,8 @@ def make_trainer(generator: ColorizerConfig, discriminator: DiscriminatorConfig,
                  training: TrainingConfig, data: flowers.FlowersConfig, model_dir: str,
                  strategy: tf.distribute.Strategy, word_vectors: str | None = None, eval_batch_size: int = 16,
                  log=print, progress_stream=sys.stderr, previews: int = 4) -> Trainer:
-    """A `Trainer` for a Flowers colorization run.
+    """A `Trainer` for a Flowers colorization run; the run stores its vocabulary, tokenizer, caption length and
+    image size as `<model_dir>/vocabulary.json` (`flowers_vocabulary`), which lbie-edit and lbie-export read.
 
     Args:
         word_vectors: optional path of a word2vec / GloVe text file; its vectors fill the word embedding(s),
@@ -85,4 +87,5 @@ def make_trainer(generator: ColorizerConfig, discriminator: DiscriminatorConfig,
         train_dataset=lambda start: flowers.train_dataset(data, training.batch_size, start_step=start),
         eval_dataset=lambda: flowers.test_dataset(data, eval_batch_size),
         preview_examples=preview_examples(data, previews) if previews else None,
-        log=log, progress_stream=progress_stream)
+        log=log, progress_stream=progress_stream,
+        run_files={VOCABULARY_FILE: FlowersVocabulary.of_run(data, vocabulary).to_dict()})

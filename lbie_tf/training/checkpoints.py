@@ -9,6 +9,8 @@ Layout of a model directory:
                                                        model_checkpoint_path: "ckpt-1500/ckpt" and one
                                                        all_model_checkpoint_paths line per kept checkpoint
       model_config.json                                the model's config (and the training data's settings)
+      vocabulary.json, ...                             other records of the run, as a task stores them
+                                                       (`write_run_file`; a Flowers run: its vocabulary)
 
 Guarantees of `AtomicCheckpointManager.save(step)`:
 
@@ -92,6 +94,7 @@ _FRESH_DIR_HINT = "use a fresh --model_dir or the flags it was trained with"
 _DISK_HINT = "free space or fix the directory's permissions, then resume"
 _MAX_DIFFS_SHOWN = 3
 _MAX_PROBLEMS_SHOWN = 3
+_MAX_VALUE_SHOWN = 80  # characters of a differing value in a message
 _ABSENT = object()  # a key missing from one of two compared configs
 # What reading a damaged checkpoint raises (see the table above); UnicodeDecodeError is a ValueError.
 _DAMAGE_ERRORS = (tf.errors.OpError, IndexError, OSError, UnicodeDecodeError)
@@ -284,10 +287,23 @@ def write_run_config(directory: str, config: Mapping[str, Any]) -> str:
     Raises:
         ModelDirError: the directory cannot be written.
     """
-    path = os.path.join(directory, RUN_CONFIG_FILE)
+    return write_run_file(directory, RUN_CONFIG_FILE, config)
+
+
+def write_run_file(directory: str, name: str, content: Mapping[str, Any]) -> str:
+    """Stores `content` as the JSON file `directory/name` (atomically, fsync'ed) and returns its path.
+
+    Args:
+        name: the file name, e.g. `model_config.json` or a Flowers run's `vocabulary.json`.
+        content: JSON-serialisable, possibly nested.
+
+    Raises:
+        ModelDirError: the directory cannot be written.
+    """
+    path = os.path.join(directory, name)
     try:
         os.makedirs(directory, exist_ok=True)
-        _write_atomically(path, json.dumps(config, indent=2, sort_keys=True) + "\n")
+        _write_atomically(path, json.dumps(content, indent=2, sort_keys=True) + "\n")
     except OSError as e:
         raise ModelDirError(f"cannot write {path} ({_error_reason(e)}); {_DISK_HINT}") from e
     return path
@@ -299,7 +315,7 @@ def require_run_config(directory: str) -> dict[str, Any]:
     Raises:
         DamagedCheckpointError: the file is missing, or is not a JSON object (e.g. truncated).
     """
-    stored = _load_run_config(directory)
+    stored = read_run_file(directory, RUN_CONFIG_FILE)
     if stored is None:
         raise DamagedCheckpointError(
             f"model_dir {directory} has no {RUN_CONFIG_FILE}, the record of the model its checkpoints belong "
@@ -320,9 +336,28 @@ def check_run_config(directory: str, config: Mapping[str, Any],
         IncompatibleCheckpointError: naming the first differing keys (sorted) and both values.
         DamagedCheckpointError: `model_config.json` is invalid, or missing beside checkpoint files.
     """
-    if not has_checkpoint_files(directory) and _load_run_config(directory) is None:
+    if not has_checkpoint_files(directory) and read_run_file(directory, RUN_CONFIG_FILE) is None:
         return
     stored = {**_flatten(json.loads(json.dumps(defaults or {}))), **_flatten(require_run_config(directory))}
+    _refuse_differences(directory, "a checkpoint of a different model", stored, config)
+
+
+def check_run_file(directory: str, name: str, content: Mapping[str, Any]) -> None:
+    """Checks `content` against the JSON file `directory/name` stored when the run started (as
+    `check_run_config` compares; a missing file passes).
+
+    Raises:
+        IncompatibleCheckpointError: naming the first differing keys (sorted) and both values.
+        DamagedCheckpointError: the stored file is not a JSON object.
+    """
+    stored = read_run_file(directory, name)
+    if stored is not None:
+        _refuse_differences(directory, f"a checkpoint trained with another {name}", _flatten(stored), content)
+
+
+def _refuse_differences(directory: str, what: str, stored: dict[str, Any], config: Mapping[str, Any]) -> None:
+    """`IncompatibleCheckpointError` ("model_dir <directory> holds <what> (...)") unless the flattened `stored`
+    equals `config` after a JSON round trip."""
     current = _flatten(json.loads(json.dumps(config)))
     keys = stored.keys() | current.keys()
     differing = sorted(k for k in keys if stored.get(k, _ABSENT) != current.get(k, _ABSENT))
@@ -331,13 +366,16 @@ def check_run_config(directory: str, config: Mapping[str, Any],
     shown = ", ".join(f"{k}: {_show(current.get(k, _ABSENT))} here, {_show(stored.get(k, _ABSENT))} in the "
                       "checkpoint" for k in differing[:_MAX_DIFFS_SHOWN])
     more = f" and {len(differing) - _MAX_DIFFS_SHOWN} more" if len(differing) > _MAX_DIFFS_SHOWN else ""
-    raise IncompatibleCheckpointError(
-        f"model_dir {directory} holds a checkpoint of a different model ({shown}{more}); {_FRESH_DIR_HINT}")
+    raise IncompatibleCheckpointError(f"model_dir {directory} holds {what} ({shown}{more}); {_FRESH_DIR_HINT}")
 
 
-def _load_run_config(directory: str) -> dict[str, Any] | None:
-    """The stored config, or None when `model_config.json` is missing; DamagedCheckpointError if invalid."""
-    path = os.path.join(directory, RUN_CONFIG_FILE)
+def read_run_file(directory: str, name: str) -> dict[str, Any] | None:
+    """The JSON object stored in `directory/name`, or None when the file is missing.
+
+    Raises:
+        DamagedCheckpointError: the file is not valid JSON or not a JSON object.
+    """
+    path = os.path.join(directory, name)
     try:
         with open(path, "rb") as f:
             stored = json.loads(f.read().decode("utf-8"))
@@ -353,7 +391,8 @@ def _load_run_config(directory: str) -> dict[str, Any] | None:
 
 
 def _show(value: Any) -> str:
-    return "absent" if value is _ABSENT else json.dumps(value)
+    """A compared value for a message, shortened (a vocabulary's word list is long)."""
+    return "absent" if value is _ABSENT else _one_line(json.dumps(value), _MAX_VALUE_SHOWN)
 
 
 def _flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

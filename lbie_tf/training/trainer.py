@@ -52,9 +52,12 @@ from lbie_tf.errors import NonFiniteLossError
 from lbie_tf.training.checkpoints import (
     AtomicCheckpointManager,
     check_run_config,
+    check_run_file,
     has_checkpoint_files,
+    read_run_file,
     require_run_config,
     write_run_config,
+    write_run_file,
 )
 from lbie_tf.training.preemption import StopSignals, TrainingStopped
 from lbie_tf.training.progress import ProgressBar
@@ -143,14 +146,19 @@ class Trainer:
         preview_examples: a few fixed examples (dict of arrays) for image summaries, or None.
         log: where one-line messages go.
         progress_stream: where the progress bar goes (None: no progress bar).
+        run_files: `{file name: JSON object}` records of what the run reads (a Flowers run: its
+            `vocabulary.json`), written beside `model_config.json` when the run starts; a resumed run must
+            match them (a run that started before a record existed gets it written).
     """
 
     def __init__(self, task: Task, config: TrainingConfig, strategy: tf.distribute.Strategy, model_dir: str,
                  train_dataset: Callable[[int], tf.data.Dataset],
                  eval_dataset: Callable[[], tf.data.Dataset] | None = None,
                  curve_dataset: Callable[[], tf.data.Dataset] | None = None, preview_examples: dict | None = None,
-                 log: Callable[[str], None] = print, progress_stream=sys.stderr):
+                 log: Callable[[str], None] = print, progress_stream=sys.stderr,
+                 run_files: dict[str, dict] | None = None):
         self.task = task
+        self.run_files = dict(run_files or {})
         self.config = config
         self.strategy = strategy
         self.model_dir = model_dir
@@ -185,7 +193,8 @@ class Trainer:
         """Restore the newest good checkpoint of `model_dir` (if any) and return the step to start from.
 
         Raises:
-            IncompatibleCheckpointError: the checkpoint is of another model or other training settings.
+            IncompatibleCheckpointError: the checkpoint is of another model or other training settings, or
+                a stored run file (`run_files`) differs from this run's.
             DamagedCheckpointError: `model_dir` holds checkpoint files of which none can be read, its
                 `model_config.json` is missing or unreadable, or (with `fallback=False`) the newest is damaged.
         """
@@ -193,16 +202,26 @@ class Trainer:
         if not has_checkpoint_files(self.model_dir):
             if self.is_chief:
                 write_run_config(self.model_dir, config)
+                self._write_run_files(self.run_files)
                 _truncate_curve(self.model_dir, 0)
             return 0
+        for name, content in self.run_files.items():
+            check_run_file(self.model_dir, name, content)
         if RUN_SETTINGS_KEY not in require_run_config(self.model_dir):  # a run written before they were stored
             config, defaults = ({k: v for k, v in d.items() if k != RUN_SETTINGS_KEY} for d in (config, defaults))
         check_run_config(self.model_dir, config, defaults)
+        if self.is_chief:  # a run that started before a record existed: it is the one this run reads
+            self._write_run_files({name: content for name, content in self.run_files.items()
+                                   if read_run_file(self.model_dir, name) is None})
         step = self.checkpoints.restore_latest(fallback=self.config.fallback, log=self.log)
         if self.is_chief:
             _truncate_curve(self.model_dir, step)
         self.log(f"resumed from {self.model_dir} at step {step}")
         return int(step)
+
+    def _write_run_files(self, files: dict[str, dict]) -> None:
+        for name, content in files.items():
+            write_run_file(self.model_dir, name, content)
 
     def compiled_step(self):
         """The `tf.function` that runs one distributed step on a global batch and returns summed results.
