@@ -1,19 +1,17 @@
 """CPU latency and throughput of the CoSaL segmenter and colorizer: exported SavedModel signatures, the TFLite
 flat buffer of `predict_tensors` and the Keras model.
 
-    python -m benchmarks.latency [--calls=300] [--warmup=30] [--batch_size=32] [--batch_calls=30]
+    python -m benchmarks.latency [--calls=300] [--warmup=30] [--batch_size=32] [--batch_calls=30] [--threads=N]
 
 Uses the shipped pretrained segmenter and colorizer when they are installed, else freshly built presets (same
-architecture, random weights), and says which. Prints one line per model and path, e.g.
-    segmenter latency saved_model predict_tensors batch=1: p50 1.23 ms p99 2.34 ms
-    segmenter latency saved_model serving_default batch=1: p50 1.50 ms p99 2.80 ms  (PNG decode + tokenizer)
-    segmenter latency keras batch=1: p50 1.10 ms p99 2.10 ms                        (model call in a tf.function)
-    segmenter latency tflite predict_tensors batch=1: p50 0.90 ms p99 1.20 ms       (tf.lite.Interpreter)
-    segmenter tflite size: 102,932 bytes
-    segmenter throughput saved_model serving_default batch=32: 1234 images/s (p50 25.9 ms per call)
-and the same `colorizer ...` lines (its serving_default also colourises at the input's size). Each call is
-timed end to end, outputs fetched to numpy, after `--warmup` untimed calls. The throughput line sends
-`--batch_size` different CoSaL test sketches (PNG) with their captions in one `serving_default` call.
+architecture, random weights), and says which. Prints, per model, each path's batch-1 p50 and p99 (SavedModel
+`predict_tensors` and `serving_default`, the Keras model in a `tf.function`, the TFLite interpreter), the p50 of
+each stage of `serving_default` run on its own (decode + resize, tokenizer, model, back to the input's size),
+the `.tflite` size and the `serving_default` throughput at `--batch_size` different CoSaL test sketches (PNG)
+per call. Each call is timed end to end, outputs fetched to numpy, after `--warmup` untimed calls.
+
+Writes `<output>.json` and `<output>.md` (`benchmarks/latency_report.py`) and the README's latency table;
+`--render_only` rewrites the page and the table from the JSON.
 """
 
 from __future__ import annotations
@@ -113,31 +111,103 @@ def model_paths(kind: str, model, export_path: str, x: dict) -> dict:
     }
 
 
-def main(argv) -> None:
-    del argv
+def stage_paths(kind: str, model, signatures, x: dict) -> dict:
+    """`{stage: call}`: the parts of `serving_default` one by one, each in its own `tf.function` on request
+    `x` (`example_request`), so that their sum shows where the signature's time goes."""
+    import tensorflow as tf
+
+    from lbie_tf.data import cosal_vocabulary as vocab
+    from lbie_tf.serving import image_preprocessing
+    from lbie_tf.serving.colorization_pixels import colourise_requests
+    from lbie_tf.serving.signatures import caption_tokenizer
+
+    size = int(x["image"].shape[1])
+    tokenizer = caption_tokenizer(model)
+    prepare = tf.function(lambda data: image_preprocessing.prepare_images(data, size))
+    tokens = tf.function(tokenizer.ids if kind == "colorizer" else tokenizer.__call__)  # a colorizer's: word ids
+    sizes = prepare(x["image_bytes"])[1]
+    stages = {"decode + resize to the model": lambda: {"image": prepare(x["image_bytes"])[0]},
+              "tokenizer": lambda: {"tokens": tokens(x["text"])}}
+    if kind == "colorizer":
+        ab = signatures["predict_tensors"](gray=x["gray"], tokens=x["word_ids"])["ab"]
+        back = tf.function(lambda data, ab, sizes: colourise_requests(data, ab, sizes))
+        stages["model (predict_tensors)"] = lambda: signatures["predict_tensors"](gray=x["gray"],
+                                                                                  tokens=x["word_ids"])
+        stages["colourise at the input's size"] = lambda: {"rgb": back(x["image_bytes"], ab, sizes)}
+    else:
+        class_map = signatures["predict_tensors"](image=x["image"], tokens=x["tokens"])["class_map"]
+        back = tf.function(lambda class_map, sizes: image_preprocessing.colour_class_maps(
+            image_preprocessing.resize_class_maps(class_map, sizes), vocab.RGB_PALETTE))
+        stages["model (predict_tensors)"] = lambda: signatures["predict_tensors"](image=x["image"],
+                                                                                  tokens=x["tokens"])
+        stages["class map to the input's size + palette"] = lambda: {"rgb": back(class_map, sizes)}
+    return stages
+
+
+def measure() -> dict:
+    """Every path, stage and throughput of both shipped models (the JSON report)."""
+    import platform
+
     import tensorflow as tf
 
     from lbie_tf.serving.export import export_model
     from lbie_tf.serving.tflite import TFLITE_FILE
 
     logging.set_verbosity(logging.WARNING)  # no INFO lines about writing the SavedModel
-    models = load_models()
-    threads = tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count()
-    print("models: " + "; ".join(f"{kind} {description}" for kind, (_, description) in models.items())
-          + f"; {threads} CPU threads", flush=True)
+    if FLAGS.threads:
+        tf.config.threading.set_intra_op_parallelism_threads(FLAGS.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(FLAGS.threads)
+    threads = tf.config.threading.get_intra_op_parallelism_threads() or len(os.sched_getaffinity(0))
+    report = {"command": "python -m benchmarks.latency" + (f" --threads={FLAGS.threads}" if FLAGS.threads else ""),
+              "cpu": f"{platform.processor() or platform.machine()}, {len(os.sched_getaffinity(0))} cores usable",
+              "tensorflow": tf.__version__, "threads": threads, "calls": FLAGS.calls, "warmup": FLAGS.warmup,
+              "batch_size": FLAGS.batch_size, "batch_calls": FLAGS.batch_calls, "models": {}}
     x, batch = example_request(), example_request(FLAGS.batch_size)
-    for kind, (model, _) in models.items():
+    for kind, (model, description) in load_models().items():
+        result = report["models"][kind] = {"model": description, "paths": {}, "stages": {}}
         with tempfile.TemporaryDirectory() as export_dir:
             path = export_model(model, export_dir, tflite=True)
+            signatures = tf.saved_model.load(path).signatures
             for name, call in model_paths(kind, model, path, x).items():
-                p50, p99 = percentiles_ms(call, FLAGS.calls, FLAGS.warmup)
-                print(f"{kind} latency {name} batch=1: p50 {p50:.2f} ms p99 {p99:.2f} ms", flush=True)
-            print(f"{kind} tflite size: {os.path.getsize(os.path.join(path, TFLITE_FILE)):,} bytes", flush=True)
-            serve = tf.saved_model.load(path).signatures["serving_default"]
+                result["paths"][name] = dict(zip(("p50_ms", "p99_ms"), percentiles_ms(call, FLAGS.calls, FLAGS.warmup)))
+                print(f"{kind} latency {name} batch=1: p50 {result['paths'][name]['p50_ms']:.2f} ms "
+                      f"p99 {result['paths'][name]['p99_ms']:.2f} ms", flush=True)
+            for name, call in stage_paths(kind, model, signatures, x).items():
+                result["stages"][name] = percentiles_ms(call, FLAGS.calls, FLAGS.warmup)[0]
+                print(f"{kind} serving_default stage {name}: p50 {result['stages'][name]:.2f} ms", flush=True)
+            result["tflite_bytes"] = os.path.getsize(os.path.join(path, TFLITE_FILE))
+            serve = signatures["serving_default"]
             p50, _ = percentiles_ms(lambda: serve(image_bytes=batch["image_bytes"], text=batch["text"]),
                                     FLAGS.batch_calls, min(FLAGS.warmup, 5))
+            result["batch_images_per_second"] = FLAGS.batch_size / p50 * 1e3
             print(f"{kind} throughput saved_model serving_default batch={FLAGS.batch_size}: "
-                  f"{FLAGS.batch_size / p50 * 1e3:.0f} images/s (p50 {p50:.1f} ms per call)", flush=True)
+                  f"{result['batch_images_per_second']:.0f} images/s (p50 {p50:.1f} ms per call)", flush=True)
+    return report
+
+
+def main(argv) -> None:
+    del argv
+    import json
+
+    from benchmarks import latency_report, readme_block
+
+    json_path = f"{FLAGS.output}.json"
+    if not FLAGS.render_only:
+        report = measure()
+        with open(json_path, "w", encoding="utf-8") as f:
+            json.dump(report, f, indent=1, sort_keys=True)
+            f.write("\n")
+    with open(json_path, encoding="utf-8") as f:
+        report = json.load(f)
+    with open(f"{FLAGS.output}.md", "w", encoding="utf-8") as f:
+        f.write(latency_report.render(report))
+    print(f"wrote {json_path} and {FLAGS.output}.md")
+    if FLAGS.readme:
+        with open(FLAGS.readme, encoding="utf-8") as f:
+            readme = readme_block.replace_block(f.read(), "latency", latency_report.table(report))
+        with open(FLAGS.readme, "w", encoding="utf-8") as f:
+            f.write(readme)
+        print(f"updated the table in {FLAGS.readme}")
 
 
 def define_flags() -> None:
@@ -146,6 +216,11 @@ def define_flags() -> None:
     flags.DEFINE_integer("warmup", 30, "Untimed calls first (tracing, graph optimisation).")
     flags.DEFINE_integer("batch_size", 32, "Images per serving_default call in the throughput measurement.")
     flags.DEFINE_integer("batch_calls", 30, "Timed serving_default calls of --batch_size images.")
+    flags.DEFINE_integer("threads", 0, "TensorFlow intra- and inter-op threads (0: TensorFlow's default, one per "
+                                       "usable core).")
+    flags.DEFINE_string("output", "docs/results/latency", "Writes <output>.json and .md.")
+    flags.DEFINE_bool("render_only", False, "Only render <output>.md from <output>.json.")
+    flags.DEFINE_string("readme", "README.md", "Also replace the table in this README's latency block ('': no).")
 
 
 if __name__ == "__main__":

@@ -10,10 +10,11 @@ Markdown page (`docs/results/resources.md`, the README's "GPU memory and time" t
 
 from __future__ import annotations
 
+from benchmarks import readme_block
+
 GIB = 1024 ** 3
 # The README's copy of the table sits between these lines (`with_readme_table`).
-README_BEGIN = "<!-- benchmarks.resources table: begin -->"
-README_END = "<!-- benchmarks.resources table: end -->"
+README_BEGIN, README_END = readme_block.markers("resources")
 
 
 def epoch_hours(flops_per_image: float, images: int, tflops: float, utilisation: float) -> float:
@@ -103,7 +104,4 @@ def table(report: dict) -> list[str]:
 
 def with_readme_table(readme: str, report: dict) -> str:
     """`readme` with the text between `README_BEGIN` and `README_END` replaced by `table(report)`."""
-    begin, end = readme.find(README_BEGIN), readme.find(README_END)
-    if begin < 0 or end < begin:
-        raise ValueError(f"the README has no {README_BEGIN} ... {README_END} block")
-    return readme[:begin + len(README_BEGIN)] + "\n" + "\n".join(table(report)) + "\n" + readme[end:]
+    return readme_block.replace_block(readme, "resources", table(report))
