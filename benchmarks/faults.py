@@ -44,7 +44,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
-from benchmarks import faults_report  # noqa: E402
+from benchmarks import faults_report, report_files  # noqa: E402
 from lbie_tf.training.checkpoints import LATEST_FILE, RUN_CONFIG_FILE, STATE_FILE, TMP_MARK  # noqa: E402
 from lbie_tf.training.run_lock import LOCK_FILE  # noqa: E402
 
@@ -480,19 +480,11 @@ def _fresh(folder: str) -> str:
 
 def main(argv) -> None:
     del argv
-    json_path = f"{FLAGS.output}.json"
-    if not FLAGS.render_only:
-        report = measure()
-        with open(json_path, "w", encoding="utf-8") as f:
-            json.dump(report, f, indent=1, sort_keys=True)
-            f.write("\n")
-    with open(json_path, encoding="utf-8") as f:
-        report = json.load(f)
+    report = report_files.measured_or_committed(f"{FLAGS.output}.json", measure, FLAGS.render_only)
     figure = f"{FLAGS.output}.png"
     faults_report.write_figure(report, figure)
-    with open(f"{FLAGS.output}.md", "w", encoding="utf-8") as f:
-        f.write(faults_report.render(report, os.path.basename(figure)))
-    print(f"wrote {json_path}, {FLAGS.output}.md and {figure}")
+    report_files.write_text(f"{FLAGS.output}.md", faults_report.render(report, os.path.basename(figure)))
+    print(f"wrote {FLAGS.output}.json, {FLAGS.output}.md and {figure}")
 
 
 def define_flags() -> None:

@@ -187,27 +187,13 @@ def measure() -> dict:
 
 def main(argv) -> None:
     del argv
-    import json
+    from benchmarks import latency_report, report_files
 
-    from benchmarks import latency_report, readme_block
-
-    json_path = f"{FLAGS.output}.json"
-    if not FLAGS.render_only:
-        report = measure()
-        with open(json_path, "w", encoding="utf-8") as f:
-            json.dump(report, f, indent=1, sort_keys=True)
-            f.write("\n")
-    with open(json_path, encoding="utf-8") as f:
-        report = json.load(f)
-    with open(f"{FLAGS.output}.md", "w", encoding="utf-8") as f:
-        f.write(latency_report.render(report))
-    print(f"wrote {json_path} and {FLAGS.output}.md")
+    report = report_files.measured_or_committed(f"{FLAGS.output}.json", measure, FLAGS.render_only)
+    report_files.write_text(f"{FLAGS.output}.md", latency_report.render(report))
+    print(f"wrote {FLAGS.output}.json and {FLAGS.output}.md")
     if FLAGS.readme:
-        with open(FLAGS.readme, encoding="utf-8") as f:
-            readme = readme_block.replace_block(f.read(), "latency", latency_report.table(report))
-        with open(FLAGS.readme, "w", encoding="utf-8") as f:
-            f.write(readme)
-        print(f"updated the table in {FLAGS.readme}")
+        report_files.update_readme(FLAGS.readme, "latency", latency_report.table(report))
 
 
 def define_flags() -> None:

@@ -30,7 +30,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
-from benchmarks import resources_report  # noqa: E402
+from benchmarks import report_files, resources_report  # noqa: E402
 
 FLAGS = flags.FLAGS
 
@@ -225,22 +225,11 @@ def main(argv) -> None:
         result = graph_part(name) if kind == "graph" else time_part(name, int(batch[0]))
         print(RESULT_MARK + json.dumps(result), flush=True)
         return
-    json_path = f"{FLAGS.output}.json"
-    if not FLAGS.render_only:
-        with open(json_path, "w", encoding="utf-8") as f:
-            json.dump(measure(), f, indent=1, sort_keys=True)
-            f.write("\n")
-    with open(json_path, encoding="utf-8") as f:
-        report = json.load(f)
-    with open(f"{FLAGS.output}.md", "w", encoding="utf-8") as f:
-        f.write(resources_report.render(report))
-    print(f"wrote {json_path} and {FLAGS.output}.md")
+    report = report_files.measured_or_committed(f"{FLAGS.output}.json", measure, FLAGS.render_only)
+    report_files.write_text(f"{FLAGS.output}.md", resources_report.render(report))
+    print(f"wrote {FLAGS.output}.json and {FLAGS.output}.md")
     if FLAGS.readme:
-        with open(FLAGS.readme, encoding="utf-8") as f:
-            readme = resources_report.with_readme_table(f.read(), report)
-        with open(FLAGS.readme, "w", encoding="utf-8") as f:
-            f.write(readme)
-        print(f"updated the table in {FLAGS.readme}")
+        report_files.update_readme(FLAGS.readme, "resources", resources_report.table(report))
 
 
 def define_flags() -> None:
