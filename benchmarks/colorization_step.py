@@ -17,7 +17,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 
 from benchmarks.synthetic_inputs import FLOWERS_VOCAB_SIZE  # noqa: E402
 from lbie_tf.cli import flags as lbie_flags  # noqa: E402
@@ -83,5 +83,7 @@ def define_flags() -> None:
 
 
 if __name__ == "__main__":
+    from lbie_tf.cli.app import run_app  # --help, and a user error as one line with exit status 2
+
     define_flags()
-    app.run(main)
+    run_app(main)

@@ -42,7 +42,7 @@ from collections.abc import Callable
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 
 from benchmarks import faults_report, report_files  # noqa: E402
 from lbie_tf.training.checkpoints import LATEST_FILE, RUN_CONFIG_FILE, STATE_FILE, TMP_MARK  # noqa: E402
@@ -505,5 +505,7 @@ def define_flags() -> None:
 
 
 if __name__ == "__main__":
+    from lbie_tf.cli.app import run_app  # --help, and a user error as one line with exit status 2
+
     define_flags()
-    app.run(main)
+    run_app(main)

@@ -19,7 +19,7 @@ import re
 import subprocess
 import sys
 
-from absl import app, flags
+from absl import flags
 
 RATE = re.compile(r"^train cosal_paper_t4 batch=\d+: ([0-9.]+) images/s$", re.MULTILINE)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -70,5 +70,7 @@ def main(argv) -> None:
 
 
 if __name__ == "__main__":
+    from lbie_tf.cli.app import run_app  # --help, and a user error as one line with exit status 2
+
     define_flags()
-    app.run(main)
+    run_app(main)

@@ -16,7 +16,7 @@ import os
 import platform
 
 import numpy as np
-from absl import app, flags
+from absl import flags
 
 FLAGS = flags.FLAGS
 
@@ -178,5 +178,7 @@ def define_flags() -> None:
 
 
 if __name__ == "__main__":
+    from lbie_tf.cli.app import run_app  # --help, and a user error as one line with exit status 2
+
     define_flags()
-    app.run(main)
+    run_app(main)

@@ -156,5 +156,7 @@ def define_flags() -> None:
 
 
 if __name__ == "__main__":
+    from lbie_tf.cli.app import run_app  # --help, and a user error as one line with exit status 2
+
     define_flags()
-    app.run(main)
+    run_app(main)

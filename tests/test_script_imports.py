@@ -35,3 +35,13 @@ def test_every_script_imports_without_defining_flags():
     result = subprocess.run([sys.executable, "-c", _PROBE, *modules], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"imported {len(modules)}" in result.stdout
+
+
+def test_a_script_shows_its_help_and_refuses_a_bad_preset_in_one_line():
+    script = [sys.executable, "-m", "experiments.cosal_table2"]
+    shown = subprocess.run([*script, "--help"], capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0 and "--presets" in shown.stdout and "--budget_images" in shown.stdout
+    refused = subprocess.run([*script, "--presets=nope", "--runs_dir=/nonexistent"], capture_output=True,
+                             text=True, timeout=120)
+    errors = [line for line in refused.stderr.splitlines() if line.startswith(("error:", "Traceback"))]
+    assert refused.returncode == 2 and errors == [errors[0]] and "no flagfile configs/cosal_nope.cfg" in errors[0]
