@@ -86,27 +86,30 @@ def percentiles_ms(call, calls: int, warmup: int) -> tuple[float, float]:
     return float(p50), float(p99)
 
 
-def model_paths(kind: str, model, export_path: str, x: dict) -> dict:
-    """`{path name: call}` for one exported model and one request `x` (`example_request`)."""
+def predict_inputs(kind: str, x: dict) -> dict:
+    """The `predict_tensors` inputs of request `x` (`example_request`) for a model of `kind`."""
+    if kind == "colorizer":
+        return {"gray": x["gray"], "tokens": x["word_ids"]}
+    return {"image": x["image"], "tokens": x["tokens"]}
+
+
+def model_paths(kind: str, model, signatures, export_path: str, x: dict) -> dict:
+    """`{path name: call}` for one exported model (its loaded `signatures`, its folder `export_path`) and one
+    request `x` (`example_request`)."""
     import tensorflow as tf
 
     from lbie_tf.serving.tflite import SIGNATURE, TFLITE_FILE
 
-    signatures = tf.saved_model.load(export_path).signatures
     interpreter = tf.lite.Interpreter(model_path=os.path.join(export_path, TFLITE_FILE))
     runner = interpreter.get_signature_runner(SIGNATURE)
-    if kind == "colorizer":
-        tensors = {"gray": x["gray"], "tokens": x["word_ids"]}
-        keras_call = tf.function(lambda gray, tokens: model({"gray": gray, "tokens": tokens}, training=False))
-    else:
-        tensors = {"image": x["image"], "tokens": x["tokens"]}
-        keras_call = tf.function(lambda image, tokens: model({"image": image, "tokens": tokens}, training=False))
+    tensors = predict_inputs(kind, x)
+    keras_call = tf.function(lambda inputs: model(inputs, training=False))
     arrays = {name: value.numpy() for name, value in tensors.items()}
     return {
         "saved_model predict_tensors": lambda: signatures["predict_tensors"](**tensors),
         "saved_model serving_default": lambda: signatures["serving_default"](image_bytes=x["image_bytes"],
                                                                              text=x["text"]),
-        "keras": lambda: keras_call(**tensors),
+        "keras": lambda: keras_call(tensors),
         "tflite predict_tensors": lambda: runner(**arrays),
     }
 
@@ -128,19 +131,16 @@ def stage_paths(kind: str, model, signatures, x: dict) -> dict:
     sizes = prepare(x["image_bytes"])[1]
     stages = {"decode + resize to the model": lambda: {"image": prepare(x["image_bytes"])[0]},
               "tokenizer": lambda: {"tokens": tokens(x["text"])}}
+    tensors = predict_inputs(kind, x)
+    outputs = signatures["predict_tensors"](**tensors)
+    stages["model (predict_tensors)"] = lambda: signatures["predict_tensors"](**tensors)
     if kind == "colorizer":
-        ab = signatures["predict_tensors"](gray=x["gray"], tokens=x["word_ids"])["ab"]
         back = tf.function(lambda data, ab, sizes: colourise_requests(data, ab, sizes))
-        stages["model (predict_tensors)"] = lambda: signatures["predict_tensors"](gray=x["gray"],
-                                                                                  tokens=x["word_ids"])
-        stages["colourise at the input's size"] = lambda: {"rgb": back(x["image_bytes"], ab, sizes)}
+        stages["colourise at the input's size"] = lambda: {"rgb": back(x["image_bytes"], outputs["ab"], sizes)}
     else:
-        class_map = signatures["predict_tensors"](image=x["image"], tokens=x["tokens"])["class_map"]
         back = tf.function(lambda class_map, sizes: image_preprocessing.colour_class_maps(
             image_preprocessing.resize_class_maps(class_map, sizes), vocab.RGB_PALETTE))
-        stages["model (predict_tensors)"] = lambda: signatures["predict_tensors"](image=x["image"],
-                                                                                  tokens=x["tokens"])
-        stages["class map to the input's size + palette"] = lambda: {"rgb": back(class_map, sizes)}
+        stages["class map to the input's size + palette"] = lambda: {"rgb": back(outputs["class_map"], sizes)}
     return stages
 
 
@@ -168,7 +168,7 @@ def measure() -> dict:
         with tempfile.TemporaryDirectory() as export_dir:
             path = export_model(model, export_dir, tflite=True)
             signatures = tf.saved_model.load(path).signatures
-            for name, call in model_paths(kind, model, path, x).items():
+            for name, call in model_paths(kind, model, signatures, path, x).items():
                 result["paths"][name] = dict(zip(("p50_ms", "p99_ms"), percentiles_ms(call, FLAGS.calls, FLAGS.warmup)))
                 print(f"{kind} latency {name} batch=1: p50 {result['paths'][name]['p50_ms']:.2f} ms "
                       f"p99 {result['paths'][name]['p99_ms']:.2f} ms", flush=True)
