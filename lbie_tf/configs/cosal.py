@@ -63,9 +63,10 @@ class CosalConfig:
             weight it), e.g. (4, 4, 5, 6, 7, 8) trains one model for captions with 4 to 8 direct sentences.
             It replaces `num_direct` in training after any curriculum stage; the test split uses `num_direct`.
         augment: label-preserving sketch augmentation of the training stream (ours, default off; the paper
-            draws exact sketches): per cell a small scale and shift of the shape, anti-aliased edges, stroke
-            width and ink level, and JPEG noise (`lbie_tf.data.cosal_augmentation` has the ranges). The labels
-            follow the moved shapes; the test split is never augmented.
+            draws exact sketches): per cell a small scale and shift of the shape and its stroke width, then
+            anti-aliased edges with a random tone curve, the ink level, and JPEG noise
+            (`lbie_tf.data.cosal_augmentation` has the ranges). The labels follow the moved and re-stroked
+            shapes; the test split is never augmented.
     """
 
     # The command line's names (`metadata["flag"]`; None: set by the entry point from the model's image size).

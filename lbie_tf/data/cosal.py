@@ -344,6 +344,7 @@ def generate(example_ids: tf.Tensor, config: CosalConfig, split: str) -> dict[st
     augment = config.augment and split == "train"
     if augment:
         coverage = cosal_augmentation.move_shapes(masks, example_ids, config.seed)
+        coverage = cosal_augmentation.change_stroke(coverage, example_ids, config.seed)
         masks = coverage >= 0.5
     cell_labels = tf.where(masks, (cell_colours + 1)[..., tf.newaxis, tf.newaxis], 0)
     labels = _tile_cells(cell_labels)  # [batch, S, S]
