@@ -8,7 +8,10 @@ architecture, random weights), and says which. Prints, per model, each path's ba
 `predict_tensors` and `serving_default`, the Keras model in a `tf.function`, the TFLite interpreter), the p50 of
 each stage of `serving_default` run on its own (decode + resize, tokenizer, model, back to the input's size),
 the `.tflite` size and the `serving_default` throughput at `--batch_size` different CoSaL test sketches (PNG)
-per call. Each call is timed end to end, outputs fetched to numpy, after `--warmup` untimed calls.
+per call. Each call is timed end to end, outputs fetched to numpy, after `--warmup` untimed calls. Beside them,
+the model's floating-point operations per image (TensorFlow's graph profiler on one batch-1 inference call)
+and the time they would take at this machine's matmul peak (a large `tf.matmul` with the same threads): the
+model's compute floor, below which no runtime brings the request.
 
 Writes `<output>.json` and `<output>.md` (`benchmarks/latency_report.py`) and the README's latency table;
 `--render_only` rewrites the page and the table from the JSON.
@@ -23,6 +26,8 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import flags, logging  # noqa: E402
+
+from benchmarks.throughput import MATMUL_SIZE  # noqa: E402
 
 FLAGS = flags.FLAGS
 
@@ -93,6 +98,18 @@ def predict_inputs(kind: str, x: dict) -> dict:
     return {"image": x["image"], "tokens": x["tokens"]}
 
 
+def model_flops(kind: str, model, x: dict) -> int:
+    """Floating-point operations of one inference call of `model` on request `x` (`example_request`)."""
+    import tensorflow as tf
+
+    from benchmarks.throughput import graph_flops
+
+    tensors = predict_inputs(kind, x)
+    names = sorted(tensors)
+    specs = [tf.TensorSpec(tensors[name].shape, tensors[name].dtype) for name in names]
+    return graph_flops(lambda *values: model(dict(zip(names, values)), training=False), *specs)
+
+
 def model_paths(kind: str, model, signatures, export_path: str, x: dict) -> dict:
     """`{path name: call}` for one exported model (its loaded `signatures`, its folder `export_path`) and one
     request `x` (`example_request`)."""
@@ -150,6 +167,7 @@ def measure() -> dict:
 
     import tensorflow as tf
 
+    from benchmarks.throughput import matmul_peak
     from lbie_tf.serving.export import export_model
     from lbie_tf.serving.tflite import TFLITE_FILE
 
@@ -161,10 +179,15 @@ def measure() -> dict:
     report = {"command": "python -m benchmarks.latency" + (f" --threads={FLAGS.threads}" if FLAGS.threads else ""),
               "cpu": f"{platform.processor() or platform.machine()}, {len(os.sched_getaffinity(0))} cores usable",
               "tensorflow": tf.__version__, "threads": threads, "calls": FLAGS.calls, "warmup": FLAGS.warmup,
-              "batch_size": FLAGS.batch_size, "batch_calls": FLAGS.batch_calls, "models": {}}
+              "batch_size": FLAGS.batch_size, "batch_calls": FLAGS.batch_calls,
+              "matmul_peak_gflops": matmul_peak(FLAGS.matmul_size), "matmul_size": FLAGS.matmul_size, "models": {}}
+    print(f"matmul peak ({FLAGS.matmul_size}×{FLAGS.matmul_size} float32): {report['matmul_peak_gflops']:.1f} "
+          "GFLOP/s", flush=True)
     x, batch = example_request(), example_request(FLAGS.batch_size)
     for kind, (model, description) in load_models().items():
-        result = report["models"][kind] = {"model": description, "paths": {}, "stages": {}}
+        result = report["models"][kind] = {"model": description, "paths": {}, "stages": {},
+                                           "mflop_per_image": model_flops(kind, model, x) / 1e6}
+        print(f"{kind} model: {result['mflop_per_image']:.1f} MFLOP per image", flush=True)
         with tempfile.TemporaryDirectory() as export_dir:
             path = export_model(model, export_dir, tflite=True)
             signatures = tf.saved_model.load(path).signatures
@@ -204,6 +227,7 @@ def define_flags() -> None:
     flags.DEFINE_integer("batch_calls", 30, "Timed serving_default calls of --batch_size images.")
     flags.DEFINE_integer("threads", 0, "TensorFlow intra- and inter-op threads (0: TensorFlow's default, one per "
                                        "usable core).")
+    flags.DEFINE_integer("matmul_size", MATMUL_SIZE, "Matrix size of the matmul peak.")
     flags.DEFINE_string("output", "docs/results/latency", "Writes <output>.json and .md.")
     flags.DEFINE_bool("render_only", False, "Only render <output>.md from <output>.json.")
     flags.DEFINE_string("readme", "README.md", "Also replace the table in this README's latency block ('': no).")

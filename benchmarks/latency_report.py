@@ -38,6 +38,16 @@ def render(report: dict) -> str:
            "", "| model | stage | p50 ms |", "|---|---|---|"]
     for kind, result in report["models"].items():
         out += [f"| {kind} | {stage} | {ms:.2f} |" for stage, ms in result["stages"].items()]
+    out += ["", "## The model's compute floor", "",
+            f"Floating-point operations of one batch-1 inference call (TensorFlow's graph profiler), and the time "
+            f"they take at this machine's matmul peak ({report['matmul_peak_gflops']:.1f} GFLOP/s, a "
+            f"{report['matmul_size']}×{report['matmul_size']} float32 `tf.matmul`): no runtime brings the model "
+            "below it, and small convolutions at batch 1 run far from the peak.", "",
+            "| model | MFLOP per image | at the matmul peak | TFLite `predict_tensors` p50 |", "|---|---|---|---|"]
+    for kind, result in report["models"].items():
+        floor_ms = result["mflop_per_image"] / report["matmul_peak_gflops"]  # MFLOP / (GFLOP/s) = ms
+        out.append(f"| {kind} | {result['mflop_per_image']:.1f} | {floor_ms:.2f} ms | "
+                   f"{result['paths']['tflite predict_tensors']['p50_ms']:.2f} ms |")
     segmenter = report["models"].get("segmenter")
     if segmenter:
         p50 = segmenter["paths"]["saved_model serving_default"]["p50_ms"]

@@ -164,7 +164,10 @@ def training_flops_per_image(batch_size: int = 8) -> dict[str, float]:
             "straightforward_port": graph_flops(port_step, *specs) / batch_size}
 
 
-def matmul_peak(size: int, repeats: int = 10) -> float:
+MATMUL_SIZE = 2048  # side of the matrices whose product measures the machine's peak
+
+
+def matmul_peak(size: int = MATMUL_SIZE, repeats: int = 10) -> float:
     """GFLOP/s of a `size`×`size` float32 `tf.matmul` on this machine (best of `repeats`)."""
     import tensorflow as tf
 
@@ -250,7 +253,7 @@ def define_flags() -> None:
     flags.DEFINE_string("jit_compile", "auto", "auto | on | off")
     flags.DEFINE_bool("port", True,
                       "Also time the straightforward Keras port, count FLOPs and measure the matmul peak.")
-    flags.DEFINE_integer("matmul_size", 2048, "Matrix size of the matmul peak.")
+    flags.DEFINE_integer("matmul_size", MATMUL_SIZE, "Matrix size of the matmul peak.")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,9 @@ def _report(serving_p50: float) -> dict:
     paths["saved_model serving_default"] = {"p50_ms": serving_p50, "p99_ms": 9.5}
     return {"command": "python -m benchmarks.latency", "cpu": "x86_64, 2 cores usable", "tensorflow": "2.21.0",
             "threads": 2, "calls": 300, "warmup": 30, "batch_size": 32, "batch_calls": 30,
+            "matmul_peak_gflops": 50.0, "matmul_size": 2048,
             "models": {"segmenter": {"model": "pretrained cosal_best", "paths": paths, "tflite_bytes": 1234567,
+                                     "mflop_per_image": 125.0,
                                      "batch_images_per_second": 456.7,
                                      "stages": {"tokenizer": 0.61, "model (predict_tensors)": 2.5}}}}
 
@@ -28,6 +30,7 @@ def test_page_lists_the_stages_and_computes_the_goal_verdict():
     page = latency_report.render(_report(4.25))
     assert "| segmenter | tokenizer | 0.61 |" in page and "| segmenter | model (predict_tensors) | 2.50 |" in page
     assert "p50 ≤ 3 ms: **not met** (4.25 ms)" in page
+    assert "| segmenter | 125.0 | 2.50 ms | 1.00 ms |" in page  # 125 MFLOP at 50 GFLOP/s
     assert "**met** (2.90 ms)" in latency_report.render(_report(2.9))
 
 
