@@ -32,3 +32,12 @@ def test_shipped_default_scores_what_it_records_on_both_renderers(shipped, num_d
     # Sketches from another renderer: the shapes and colours are found; what is lost is at the outlines.
     assert measured["second_renderer"]["mean_iou"] > 0.85
     assert measured["second_renderer"]["error_share_on_edge_band"] > 0.9
+
+
+def test_half_ink_reference_is_what_thresholding_the_second_renderer_allows():
+    from experiments.cosal_best import half_ink_reference, renderer_batches
+
+    reference = half_ink_reference(renderer_batches(4, 100, 0, 48), 7)
+    assert 0.95 < reference < 1.0  # the edges blur, but the pixels find nearly every outline (measured 0.989)
+    darker = half_ink_reference(renderer_batches(4, 100, 0, 48, tone=3.0), 7)
+    assert darker < reference - 0.03  # darkened edges cross half ink outside the outlines
