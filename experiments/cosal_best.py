@@ -14,6 +14,7 @@ and `<out>.md` (the Markdown is rendered from the JSON alone: `--render_only` re
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -27,10 +28,12 @@ TOLERANCE = 0.02  # the second renderer's IoU must be within this of the test sp
 GOAL = 0.99  # test mean IoU at every number of direct sentences
 
 
+@functools.cache
 def renderer_batches(num_direct: int, count: int, seed: int, image_size: int, batch_size: int = 100,
                      tone: float = 1.0):
     """The second renderer's examples through the product's preprocessing, as evaluation batches (each
-    pixel's brightness b in [0, 1] made b ** `tone` after the preprocessing)."""
+    pixel's brightness b in [0, 1] made b ** `tone` after the preprocessing). Rendered once per arguments: the
+    test-split rows, the tone rows and the half-ink reference read the same images."""
     import tensorflow as tf
 
     from lbie_tf.serving.captions import encode_text
@@ -71,6 +74,7 @@ def boundary_statistics(model, dataset) -> dict:
 def half_ink_reference(dataset, num_classes: int) -> float:
     """Mean IoU of segmenting by the pixels alone: a pixel is its cell's shape where its ink (255 - value) is at
     least half of its sketch's darkest ink, and gets the cell's true colour (read from the labels)."""
+    from lbie_tf.configs.cosal import GRID
     from lbie_tf.evaluation.segmentation_metrics import mean_iou
 
     confusion = np.zeros((num_classes, num_classes), np.int64)
@@ -78,47 +82,51 @@ def half_ink_reference(dataset, num_classes: int) -> float:
         ink = 255.0 - batch["image"].numpy()[..., 0].astype(np.float64)
         labels = batch["labels"].numpy()
         size = labels.shape[-1]
-        cell_of = np.arange(size) * 3 // size
-        cells = labels.reshape(len(labels), 3, size // 3, 3, size // 3).max(axis=(2, 4))  # [batch, 3, 3]
+        cell_of = np.arange(size) * GRID // size
+        cells = labels.reshape(len(labels), GRID, size // GRID, GRID, size // GRID).max(axis=(2, 4))  # [b, 3, 3]
         colour = cells[:, cell_of[:, None], cell_of[None, :]]
         shape = ink >= 0.5 * ink.max(axis=(1, 2), keepdims=True)
         np.add.at(confusion, (labels.ravel(), np.where(shape, colour, 0).ravel()), 1)
     return mean_iou(confusion)
 
 
-def tone_rows(model, num_direct: int, renderer_size: int, renderer_seed: int, tones) -> list[dict]:
-    """The second renderer's mean IoU and area ratio with its images' tone changed (`renderer_batches`)."""
+def scorer(model):
+    """`score(dataset)`: `model`'s evaluation report on a dataset of CoSaL batches (without the confusion
+    matrix) with its `boundary_statistics`."""
     from lbie_tf.data import cosal_vocabulary as vocab
     from lbie_tf.evaluation.segmentation_evaluation import evaluate_segmenter, segmenter_eval_batch
 
     names = ("background", *vocab.COLOUR_NAMES)
     eval_batch = segmenter_eval_batch(model, len(names))
+
+    def score(dataset) -> dict:
+        report = evaluate_segmenter(model, dataset, names, eval_batch=eval_batch)
+        report.pop("confusion_matrix")
+        return {**report, **boundary_statistics(model, dataset)}
+
+    return score
+
+
+def tone_rows(model, num_direct: int, renderer_size: int, renderer_seed: int, tones) -> list[dict]:
+    """The second renderer's mean IoU and area ratio with its images' tone changed (`renderer_batches`)."""
+    score = scorer(model)
     rows = []
     for tone in tones:
-        dataset = renderer_batches(num_direct, renderer_size, renderer_seed, model.image_size, tone=tone)
-        report = evaluate_segmenter(model, dataset, names, eval_batch=eval_batch)
-        rows.append({"tone": tone, "mean_iou": report["mean_iou"], **boundary_statistics(model, dataset)})
+        report = score(renderer_batches(num_direct, renderer_size, renderer_seed, model.image_size, tone=tone))
+        rows.append({"tone": tone, "mean_iou": report["mean_iou"], **{
+            key: report[key] for key in ("error_share_on_edge_band", "foreground_area_ratio")}})
     return rows
 
 
 def measure(model, num_direct: int, test_size: int, renderer_size: int, renderer_seed: int) -> dict:
     """Test-split and second-renderer evaluations of `model` at `num_direct` direct sentences."""
     from lbie_tf.data import cosal
-    from lbie_tf.data import cosal_vocabulary as vocab
-    from lbie_tf.evaluation.segmentation_evaluation import evaluate_segmenter, segmenter_eval_batch
     from lbie_tf.tasks.cosal_segmentation import test_batches
 
-    names = ("background", *vocab.COLOUR_NAMES)
-    eval_batch = segmenter_eval_batch(model, len(names))
+    score = scorer(model)
     data = cosal.CosalConfig(image_size=model.image_size, num_direct=num_direct, test_size=test_size)
-    rows = {}
-    for source, dataset in (("test_split", test_batches(data, 100)),
-                            ("second_renderer", renderer_batches(num_direct, renderer_size, renderer_seed,
-                                                                 model.image_size))):
-        report = evaluate_segmenter(model, dataset, names, eval_batch=eval_batch)
-        report.pop("confusion_matrix")
-        rows[source] = {**report, **boundary_statistics(model, dataset)}
-    return rows
+    return {"test_split": score(test_batches(data, 100)),
+            "second_renderer": score(renderer_batches(num_direct, renderer_size, renderer_seed, model.image_size))}
 
 
 def render(report: dict) -> str:
