@@ -345,11 +345,12 @@ def generate(example_ids: tf.Tensor, config: CosalConfig, split: str) -> dict[st
     if augment:
         coverage = cosal_augmentation.move_shapes(masks, example_ids, config.seed)
         coverage = cosal_augmentation.change_stroke(coverage, example_ids, config.seed)
-        masks = coverage >= 0.5
+        ink = cosal_augmentation.apply_tone(coverage, example_ids, config.seed)
+        masks = ink >= 0.5
     cell_labels = tf.where(masks, (cell_colours + 1)[..., tf.newaxis, tf.newaxis], 0)
     labels = _tile_cells(cell_labels)  # [batch, S, S]
     if augment:
-        sketch = cosal_augmentation.draw_sketch(_tile_cells(coverage), example_ids, config.seed)
+        sketch = cosal_augmentation.draw_sketch(_tile_cells(ink), example_ids, config.seed)
     else:
         sketch = tf.tile(tf.where(labels > 0, tf.constant(0, tf.uint8), tf.constant(255, tf.uint8))[..., tf.newaxis],
                          [1, 1, 1, 3])

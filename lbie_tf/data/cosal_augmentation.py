@@ -10,11 +10,12 @@ example (a pure function of its seed and id, like the rest of the stream, so res
    pixel with soft (anti-aliased) edges.
 2. `change_stroke`: the coverage is grown or shrunk by one pixel (a 3x3 max or min pool in the cell) with the
    probabilities `STROKE_PROBABILITIES` (stroke width).
-   The label map is taken from the coverage after both (coverage >= 0.5), so the labels follow the pixels.
-3. `draw_sketch`: the ink is the coverage raised to a tone exponent drawn log-uniformly from `TONE_RANGE`
-   (how dark a renderer draws a partly covered edge pixel; the label stays at half coverage), scaled by an ink
-   level in `INK_RANGE` (grey pencil to black); then, with probability `JPEG_PROBABILITY`, JPEG-compressed at a
-   quality in `JPEG_QUALITY_RANGE`.
+3. `apply_tone`: the ink fraction of a pixel is its coverage raised to a tone exponent drawn log-uniformly
+   from `TONE_RANGE` (how dark a renderer draws a partly covered edge pixel).
+   The label map is taken from the ink fraction (ink >= 0.5: half of the shape's full ink), so the labels
+   follow what the pixels show, whatever the tone: the outline is where the edge is half dark.
+4. `draw_sketch`: the ink fraction is scaled by an ink level in `INK_RANGE` (grey pencil to black); then, with
+   probability `JPEG_PROBABILITY`, the sketch is JPEG-compressed at a quality in `JPEG_QUALITY_RANGE`.
 
 Measured with `experiments/cosal_best.py` on the second renderer of the tests (`tests/data/pillow_cosal.py`):
 - A first version kept the labels of the unchanged shape under the stroke change and drew the edges with the
@@ -25,9 +26,11 @@ Measured with `experiments/cosal_best.py` on the second renderer of the tests (`
   pixels alone (thresholded at half ink) allow 0.989: the model had learned one edge profile. (`python -m
   experiments.cosal_best --pretrained=cosal_best --num_direct=4 --test_size=1000 --renderer_size=2000`, the
   script of commit 371b382 on that model.)
-- This version's model (the shipped `cosal_best` since then) reaches 0.921-0.925 there at 4-8 direct and
-  draws the shapes 8 % larger (area ratio 1.082); tone 0.6 / 1.6: 0.971 / 0.865 (docs/results/cosal_best.md).
-  Closer, still not within 0.02 of its test split (0.999).
+- A second version had the stroke change and the tone curve, but kept the label at half *coverage* whatever
+  the tone, so the outline a label drew was not where the sketch's edge was half dark (a darker tone moves that
+  point outwards): the labels of the same pixels differed between examples. Its model (commit 41c96a5) reached
+  0.921-0.925 there at 4-8 direct and drew the shapes 8 % larger (area ratio 1.082); tone 0.6 / 1.6:
+  0.971 / 0.865. Closer, still not within 0.02 of its test split (0.999). This version labels at half ink.
 - A Gaussian blur of the ink (standard deviation up to 1.2 pixels) did not bring the second renderer's IoU
   closer (0.876-0.885 at 4-8 direct) and is not used.
 """
@@ -43,7 +46,7 @@ from lbie_tf.ops import random_hash
 SCALE_RANGE = (0.85, 1.1)
 SHIFT_FRACTION = 0.06
 STROKE_PROBABILITIES = (0.2, 0.6, 0.2)  # thinner by a pixel, unchanged, thicker by a pixel
-TONE_RANGE = (0.6, 1.6)  # ink = coverage ** tone, the tone drawn log-uniformly
+TONE_RANGE = (0.6, 1.6)  # ink fraction = coverage ** tone, the tone drawn log-uniformly
 INK_RANGE = (0.7, 1.0)
 JPEG_PROBABILITY = 0.5
 JPEG_QUALITY_RANGE = (30, 95)
@@ -116,11 +119,28 @@ def change_stroke(coverage: tf.Tensor, example_ids: tf.Tensor, seed: int) -> tf.
     return tf.reshape(changed, tf.shape(coverage))
 
 
-def draw_sketch(coverage: tf.Tensor, example_ids: tf.Tensor, seed: int) -> tf.Tensor:
-    """The sketch a person might hand in for the given shape coverage.
+def apply_tone(coverage: tf.Tensor, example_ids: tf.Tensor, seed: int) -> tf.Tensor:
+    """The ink fraction a renderer with the example's tone curve draws for each pixel's coverage.
 
     Args:
-        coverage: float32 `[batch, S, S]` in [0, 1] (1 = inside a shape).
+        coverage: float32 `[batch, ...]` in [0, 1] (1 = inside a shape).
+        example_ids: int64 `[batch]`.
+        seed: the data seed.
+
+    Returns:
+        float32, the shape of `coverage`: `coverage ** tone` with one tone per example (0 and 1 unchanged).
+    """
+    uniforms = random_hash.uniform(seed, _SKETCH_STREAM, example_ids, _SKETCH_DRAWS)
+    low, high = (math.log(bound) for bound in TONE_RANGE)
+    tone = tf.exp(_between(uniforms[:, 0], (low, high)))
+    return tf.pow(coverage, tf.reshape(tone, [-1] + [1] * (coverage.shape.rank - 1)))
+
+
+def draw_sketch(ink: tf.Tensor, example_ids: tf.Tensor, seed: int) -> tf.Tensor:
+    """The sketch a person might hand in for the given ink fractions.
+
+    Args:
+        ink: float32 `[batch, S, S]` in [0, 1], each pixel's ink fraction (`apply_tone`; 1 = inside a shape).
         example_ids: int64 `[batch]`.
         seed: the data seed.
 
@@ -128,10 +148,7 @@ def draw_sketch(coverage: tf.Tensor, example_ids: tf.Tensor, seed: int) -> tf.Te
         uint8 `[batch, S, S, 3]`, dark shapes on white.
     """
     uniforms = random_hash.uniform(seed, _SKETCH_STREAM, example_ids, _SKETCH_DRAWS)
-    low, high = (math.log(bound) for bound in TONE_RANGE)
-    tone = tf.exp(_between(uniforms[:, 0], (low, high)))[:, tf.newaxis, tf.newaxis, tf.newaxis]
-    ink = tf.pow(coverage[..., tf.newaxis], tone)
-    ink = ink * _between(uniforms[:, 1], INK_RANGE)[:, tf.newaxis, tf.newaxis, tf.newaxis]
+    ink = ink[..., tf.newaxis] * _between(uniforms[:, 1], INK_RANGE)[:, tf.newaxis, tf.newaxis, tf.newaxis]
     sketch = tf.cast(tf.round(255.0 * (1.0 - ink)), tf.uint8)  # [batch, S, S, 1]
     quality = tf.cast(tf.floor(_between(uniforms[:, 3], (JPEG_QUALITY_RANGE[0], JPEG_QUALITY_RANGE[1] + 1))),
                       tf.int32)

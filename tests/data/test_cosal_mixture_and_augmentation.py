@@ -63,10 +63,10 @@ def test_augmented_sketches_keep_their_labels():
     out = _generate(cosal.CosalConfig(augment=True))
     ink = 255.0 - out["sketch"][..., 0]
     inside = out["labels"] > 0
-    # Labels follow the moved and re-stroked shapes: thresholded at half of each sketch's darkest ink, the
-    # sketch agrees with its labels except on edge pixels (tone curve, JPEG).
+    # Labels follow the moved, re-stroked and toned shapes: thresholded at half of each sketch's darkest ink, the
+    # sketch agrees with its labels except where JPEG noise moved an edge pixel across half ink.
     half_ink = ink >= 0.5 * ink.max(axis=(1, 2), keepdims=True)
-    assert np.mean(half_ink == inside) > 0.98, np.mean(half_ink == inside)  # measured 0.989; shapes cover ~20 %
+    assert np.mean(half_ink == inside) > 0.99, np.mean(half_ink == inside)  # measured 0.996; shapes cover ~20 %
     # The sketch is no longer binary (anti-aliased edges, ink level, JPEG) but stays grey: R = G = B.
     assert np.mean((out["sketch"] > 0) & (out["sketch"] < 255)) > 0.05
     np.testing.assert_array_equal(out["sketch"][..., 0], out["sketch"][..., 2])
@@ -125,9 +125,11 @@ def test_change_stroke_grows_or_shrinks_whole_examples_and_never_erases_a_shape(
     assert 10 < grown[:, 0].sum() < 54  # both directions drawn
 
 
-def test_draw_sketch_tone_changes_edges_but_not_full_ink():
+def test_tone_changes_edges_but_not_full_ink():
     coverage = tf.constant(np.tile(np.linspace(0.0, 1.0, 11, dtype=np.float32), (400, 11, 1)))
-    sketch = cosal_augmentation.draw_sketch(coverage, tf.range(400, dtype=tf.int64), seed=0).numpy()[..., 0]
+    ids = tf.range(400, dtype=tf.int64)
+    sketch = cosal_augmentation.draw_sketch(cosal_augmentation.apply_tone(coverage, ids, seed=0), ids, seed=0)
+    sketch = sketch.numpy()[..., 0]
     ink = 255.0 - sketch.astype(np.float32)
     relative = ink[:, 5, 5] / ink[:, 5, 10]  # half-covered pixel against a fully covered one, same example
     low, high = cosal_augmentation.TONE_RANGE
