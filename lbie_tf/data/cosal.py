@@ -28,6 +28,7 @@ import tensorflow as tf
 from lbie_tf.configs.cosal import GRID, MIN_CELL_SIZE, NUM_CELLS, CosalConfig  # noqa: F401 (CosalConfig: part of this module's API)
 from lbie_tf.data import color_space, cosal_augmentation
 from lbie_tf.data import cosal_vocabulary as vocab
+from lbie_tf.data.batch_shard import WHOLE_BATCH, BatchShard
 from lbie_tf.ops import random_hash
 
 SPLIT_STREAMS = {"train": 0, "test": 1}
@@ -395,7 +396,8 @@ def train_example_ids(positions: tf.Tensor, config: CosalConfig) -> tf.Tensor:
     )
 
 
-def train_dataset(config: CosalConfig, batch_size: int, start_step: int = 0) -> tf.data.Dataset:
+def train_dataset(config: CosalConfig, batch_size: int, start_step: int = 0,
+                  shard: BatchShard = WHOLE_BATCH) -> tf.data.Dataset:
     """Endless batched training stream, resumable at any step.
 
     Batch t holds the examples at stream positions [t * batch_size, (t + 1) * batch_size) (see
@@ -403,10 +405,12 @@ def train_dataset(config: CosalConfig, batch_size: int, start_step: int = 0) -> 
     `train_dataset(config, b)` yields after skipping s batches. With a `config.curriculum`, batch t's
     captions have the num_direct of the stage that t falls in; after it, with a `config.num_direct_mixture`,
     each example's num_direct is drawn from the mixture. With `config.augment` the training sketches are
-    augmented (`lbie_tf.data.cosal_augmentation`).
+    augmented (`lbie_tf.data.cosal_augmentation`). With a `shard`, only that input pipeline's rows of each
+    global batch of `batch_size` are generated (`lbie_tf.data.batch_shard`).
 
     Returns:
-        A `tf.data.Dataset` of dicts as returned by `generate`, batch dimension `batch_size` (static).
+        A `tf.data.Dataset` of dicts as returned by `generate`, batch dimension `shard.rows(batch_size)`
+        (static; `batch_size` for the whole batch).
     """
     if batch_size < 1 or start_step < 0:
         raise ValueError(f"need batch_size >= 1 and start_step >= 0, got {batch_size}, {start_step}")
@@ -419,22 +423,22 @@ def train_dataset(config: CosalConfig, batch_size: int, start_step: int = 0) -> 
         # Curriculum stages use their own num_direct; the final stage keeps the mixture, if any.
         stage = dataclasses.replace(config, num_direct=num_direct, curriculum=(),
                                     num_direct_mixture=config.num_direct_mixture if end is None else ())
-        batches = _stage_batches(stage, batch_size, first)
+        batches = _stage_batches(stage, batch_size, first, shard)
         if end is not None:
             batches = batches.take(end - first)
         stream = batches if stream is None else stream.concatenate(batches)
     return stream.prefetch(tf.data.AUTOTUNE)
 
 
-def _stage_batches(config: CosalConfig, batch_size: int, start_step: int) -> tf.data.Dataset:
-    """Endless batches of `config`'s training stream from `start_step` on (no curriculum)."""
+def _stage_batches(config: CosalConfig, batch_size: int, start_step: int, shard: BatchShard) -> tf.data.Dataset:
+    """Endless batches (`shard`'s rows) of `config`'s training stream from `start_step` on (no curriculum)."""
 
     def generate_batch(positions):
         return generate(train_example_ids(positions, config), config, "train")
 
+    positions = shard.positions(tf.data.Dataset.counter(start=start_step * batch_size), batch_size)
     return (
-        tf.data.Dataset.counter(start=start_step * batch_size)
-        .batch(batch_size, drop_remainder=True)
+        positions.batch(shard.rows(batch_size), drop_remainder=True)
         .map(generate_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     )
 

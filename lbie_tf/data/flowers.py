@@ -39,6 +39,7 @@ from absl import logging
 
 from lbie_tf.configs.flowers import CAPTION_ID_MULTIPLIER, FlowersConfig  # noqa: F401 (FlowersConfig: API)
 from lbie_tf.data import color_space
+from lbie_tf.data.batch_shard import WHOLE_BATCH, BatchShard
 from lbie_tf.errors import ConfigError, DataError
 
 DATASET_NAME = "oxford_flowers_captions"
@@ -93,7 +94,8 @@ def caption_report(config: FlowersConfig) -> dict[str, dict[str, int]]:
             for name, split in (("train", TRAIN_SPLIT), ("test", TEST_SPLIT))}
 
 
-def train_dataset(config: FlowersConfig, batch_size: int, start_step: int = 0) -> tf.data.Dataset:
+def train_dataset(config: FlowersConfig, batch_size: int, start_step: int = 0,
+                  shard: BatchShard = WHOLE_BATCH) -> tf.data.Dataset:
     """Endless, shuffled, augmented training batches (keys and shapes: module docstring).
 
     Args:
@@ -101,10 +103,13 @@ def train_dataset(config: FlowersConfig, batch_size: int, start_step: int = 0) -
         batch_size: examples per batch (the last partial batch of an epoch is never formed: the stream is
             endless and epochs follow each other without a gap).
         start_step: batches already consumed; the stream starts at example `start_step * batch_size`.
+        shard: the rows of each global batch this input pipeline reads (`lbie_tf.data.batch_shard`; batches of
+            `shard.rows(batch_size)`); the whole batch by default.
     """
     examples = _examples(config, TRAIN_SPLIT)
-    positions = tf.data.Dataset.range(start_step * batch_size, np.iinfo(np.int64).max)
-    return _batched(positions, examples.train_record, config, batch_size, train=True, drop_remainder=True)
+    positions = shard.positions(tf.data.Dataset.range(start_step * batch_size, np.iinfo(np.int64).max), batch_size)
+    return _batched(positions, examples.train_record, config, shard.rows(batch_size), train=True,
+                    drop_remainder=True)
 
 
 def test_dataset(config: FlowersConfig, batch_size: int) -> tf.data.Dataset:

@@ -21,6 +21,7 @@ import tensorflow_datasets as tfds
 
 from lbie_tf.configs.referit import ReferitConfig  # noqa: F401 (part of this module's API)
 from lbie_tf.data import referit_source
+from lbie_tf.data.batch_shard import WHOLE_BATCH, BatchShard
 from lbie_tf.data.letterbox import letterbox
 from lbie_tf.errors import ConfigError, DataError
 
@@ -103,16 +104,21 @@ def _numbered(dataset: tf.data.Dataset) -> tf.data.Dataset:
     return dataset.enumerate().map(lambda index, example: {**example, "example_id": index})
 
 
-def train_dataset(config: ReferitConfig, image_size: int, batch_size: int, start_step: int = 0) -> tf.data.Dataset:
+def train_dataset(config: ReferitConfig, image_size: int, batch_size: int, start_step: int = 0,
+                  shard: BatchShard = WHOLE_BATCH) -> tf.data.Dataset:
     """Endless shuffled training batches of `trainval` from step `start_step` on (the same batches as an
-    uninterrupted run: the order depends only on `shuffle_seed`)."""
+    uninterrupted run: the order depends only on `shuffle_seed`). With a `shard`, only that input pipeline's
+    rows of each global batch are read (`lbie_tf.data.batch_shard`; batches of `shard.rows(batch_size)`)."""
+    rows = shard.rows(batch_size)
     objects, features = _objects(config, "trainval")
     stream = _numbered(_expressions(objects).shuffle(config.shuffle_buffer, seed=config.shuffle_seed,
                                                      reshuffle_each_iteration=True).repeat())
-    return (stream.skip(start_step * batch_size)
-            .map(lambda e: _model_view(e, features, image_size, False), num_parallel_calls=tf.data.AUTOTUNE,
-                 deterministic=True)
-            .batch(batch_size, drop_remainder=True)
+    stream = stream.skip(start_step * batch_size)  # example_id = stream position
+    if shard.count > 1:
+        stream = stream.filter(lambda e: shard.keep(e["example_id"], batch_size))
+    return (stream.map(lambda e: _model_view(e, features, image_size, False), num_parallel_calls=tf.data.AUTOTUNE,
+                       deterministic=True)
+            .batch(rows, drop_remainder=True)
             .prefetch(tf.data.AUTOTUNE))
 
 

@@ -28,6 +28,7 @@ from lbie_tf.configs import (
 )
 from lbie_tf.data import cosal
 from lbie_tf.data import cosal_vocabulary as vocab
+from lbie_tf.data.batch_shard import WHOLE_BATCH, BatchShard
 from lbie_tf.errors import ConfigError
 from lbie_tf.tasks.colorization import ColorizationTask
 from lbie_tf.training.trainer import Trainer
@@ -60,9 +61,10 @@ def colorization_view(batch: dict) -> dict:
     }
 
 
-def train_batches(data: cosal.CosalConfig, batch_size: int, start_step: int = 0) -> tf.data.Dataset:
-    """Endless global training batches from `start_step` on."""
-    return cosal.train_dataset(data, batch_size, start_step=start_step).map(colorization_view)
+def train_batches(data: cosal.CosalConfig, batch_size: int, start_step: int = 0,
+                  shard: BatchShard = WHOLE_BATCH) -> tf.data.Dataset:
+    """Endless global batches (or `shard`'s rows of them) of the training stream from `start_step` on."""
+    return cosal.train_dataset(data, batch_size, start_step=start_step, shard=shard).map(colorization_view)
 
 
 def test_batches(data: cosal.CosalConfig, batch_size: int) -> tf.data.Dataset:
@@ -137,7 +139,7 @@ def make_trainer(generator: ColorizerConfig, discriminator: DiscriminatorConfig,
     task = ColorizationTask(generator, discriminator, gan, training, metrics_factory=CosalColourMetrics)
     return Trainer(
         task, training, strategy, model_dir,
-        train_dataset=lambda start: train_batches(data, training.batch_size, start),
+        train_dataset=lambda start, shard=WHOLE_BATCH: train_batches(data, training.batch_size, start, shard),
         eval_dataset=(lambda: test_batches(data, eval_batch_size)) if data.test_size else None,
         preview_examples=preview_examples(data, min(previews, data.test_size)) if previews and data.test_size else None,
         log=log, progress_stream=progress_stream)

@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from lbie_tf.configs import SegmenterConfig, TrainingConfig
 from lbie_tf.data import cosal, cosal_vocabulary
+from lbie_tf.data.batch_shard import WHOLE_BATCH, BatchShard
 from lbie_tf.errors import ConfigError
 from lbie_tf.tasks.segmentation import SegmentationTask
 from lbie_tf.training.trainer import Trainer
@@ -31,9 +32,10 @@ def segmentation_view(batch: dict) -> dict:
             "example_id": batch["example_id"]}
 
 
-def train_batches(data: cosal.CosalConfig, batch_size: int, start_step: int = 0) -> tf.data.Dataset:
-    """Endless global batches of the training stream from `start_step` on."""
-    return cosal.train_dataset(data, batch_size, start_step=start_step).map(segmentation_view)
+def train_batches(data: cosal.CosalConfig, batch_size: int, start_step: int = 0,
+                  shard: BatchShard = WHOLE_BATCH) -> tf.data.Dataset:
+    """Endless global batches (or `shard`'s rows of them) of the training stream from `start_step` on."""
+    return cosal.train_dataset(data, batch_size, start_step=start_step, shard=shard).map(segmentation_view)
 
 
 def test_batches(data: cosal.CosalConfig, batch_size: int) -> tf.data.Dataset:
@@ -88,7 +90,7 @@ def make_trainer(model: SegmenterConfig, training: TrainingConfig, data: cosal.C
                             training_data=training_stream_settings(data), describe_caption=describe_caption)
     return Trainer(
         task, training, strategy, model_dir,
-        train_dataset=lambda start: train_batches(data, training.batch_size, start),
+        train_dataset=lambda start, shard=WHOLE_BATCH: train_batches(data, training.batch_size, start, shard),
         eval_dataset=(lambda: test_batches(data, eval_batch_size)) if data.test_size else None,
         curve_dataset=(lambda: curve_batches(data, training.curve_eval_size, eval_batch_size))
         if data.test_size and training.eval_every else None,

@@ -16,6 +16,7 @@ from lbie_tf.configs import (
     TrainingConfig,
 )
 from lbie_tf.data import flowers
+from lbie_tf.data.batch_shard import WHOLE_BATCH
 from lbie_tf.data.flowers_vocabulary import VOCABULARY_FILE, FlowersVocabulary
 from lbie_tf.encoders.word_vectors import load_word_vectors
 from lbie_tf.errors import ConfigError
@@ -84,7 +85,7 @@ def make_trainer(generator: ColorizerConfig, discriminator: DiscriminatorConfig,
                             metrics_factory=FlowersColourMetrics)
     return Trainer(
         task, training, strategy, model_dir,
-        train_dataset=lambda start: flowers.train_dataset(data, training.batch_size, start_step=start),
+        train_dataset=lambda start, shard=WHOLE_BATCH: flowers.train_dataset(data, training.batch_size, start, shard),
         eval_dataset=lambda: flowers.test_dataset(data, eval_batch_size),
         preview_examples=preview_examples(data, previews) if previews else None,
         log=log, progress_stream=progress_stream,

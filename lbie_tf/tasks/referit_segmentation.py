@@ -14,6 +14,7 @@ import tensorflow_datasets as tfds
 from lbie_tf.configs import SegmenterConfig, TrainingConfig
 from lbie_tf.configs.training import check_no_learning_curve
 from lbie_tf.data import referit, referit_source
+from lbie_tf.data.batch_shard import WHOLE_BATCH
 from lbie_tf.encoders.vgg16 import load_vgg16_weights
 from lbie_tf.errors import ConfigError
 from lbie_tf.evaluation.referit_evaluation import evaluate_referit
@@ -71,7 +72,8 @@ def make_trainer(model: SegmenterConfig, training: TrainingConfig, data: referit
     size = model.image_size
     return Trainer(
         task, training, strategy, model_dir,
-        train_dataset=lambda start: referit.train_dataset(data, size, training.batch_size, start),
+        train_dataset=lambda start, shard=WHOLE_BATCH: referit.train_dataset(data, size, training.batch_size, start,
+                                                                   shard),
         eval_dataset=lambda: referit.eval_dataset(data, size),
         preview_examples=referit.preview_examples(data, size, previews) if previews else None,
         log=log, progress_stream=progress_stream)

@@ -19,9 +19,10 @@ small `Task` interface below; `Trainer.run()` does the rest:
    checkpoint: two identical runs write identical files) and the wall-clock figures as `timing.json`, and the
    evaluation scalars into `model_dir/eval/`.
 
-Several machines (`MultiWorkerMirroredStrategy`): each worker builds its own share of every global batch
-(`distribute_datasets_from_function`: rows `[i·b/n, (i+1)·b/n)` of global batch t for input pipeline i of n), so
-the global stream of batches is the one a single process sees; a stop request (signal or time budget) on any
+Several machines (`MultiWorkerMirroredStrategy`): each worker builds only its own share of every global batch
+(`distribute_datasets_from_function`: rows `[i·b/n, (i+1)·b/n)` of global batch t for input pipeline i of n,
+`lbie_tf.data.batch_shard`; no example of another worker's rows is generated or read), so the global stream of
+batches is the one a single process sees; a stop request (signal or time budget) on any
 worker stops all of them at the same step; only the chief writes into `model_dir`, the other workers write
 their (identical, collective) checkpoints and summaries into a temporary folder removed at the end.
 
@@ -48,6 +49,7 @@ import numpy as np
 import tensorflow as tf
 
 from lbie_tf.configs import TrainingConfig
+from lbie_tf.data.batch_shard import BatchShard
 from lbie_tf.errors import NonFiniteLossError
 from lbie_tf.training.checkpoints import (
     AtomicCheckpointManager,
@@ -139,7 +141,9 @@ class Trainer:
         config: the `TrainingConfig`.
         strategy: a `tf.distribute.Strategy` (see `lbie_tf.training.strategy.select_strategy`).
         model_dir: checkpoints, TensorBoard logs and the evaluation report go here.
-        train_dataset: `start_step -> tf.data.Dataset` of global batches from that step on (endless).
+        train_dataset: `(start_step[, shard]) -> tf.data.Dataset` of global batches from that step on
+            (endless); on several workers it is called with each input pipeline's `BatchShard` and returns
+            only that pipeline's rows of each global batch.
         eval_dataset: `() -> tf.data.Dataset` (finite) for the final evaluation, or None.
         curve_dataset: `() -> tf.data.Dataset` (finite, small) for the learning-curve points every
             `config.eval_every` steps, or None.
@@ -152,7 +156,7 @@ class Trainer:
     """
 
     def __init__(self, task: Task, config: TrainingConfig, strategy: tf.distribute.Strategy, model_dir: str,
-                 train_dataset: Callable[[int], tf.data.Dataset],
+                 train_dataset: Callable[..., tf.data.Dataset],
                  eval_dataset: Callable[[], tf.data.Dataset] | None = None,
                  curve_dataset: Callable[[], tf.data.Dataset] | None = None, preview_examples: dict | None = None,
                  log: Callable[[str], None] = print, progress_stream=sys.stderr,
@@ -322,15 +326,9 @@ class Trainer:
         global_batch = self.config.batch_size
 
         def worker_batches(context: tf.distribute.InputContext) -> tf.data.Dataset:
-            per_replica = context.get_per_replica_batch_size(global_batch)
-            per_worker = global_batch // context.num_input_pipelines
-            first = context.input_pipeline_id * per_worker
-
-            def worker_rows(batch):
-                return {key: value[first:first + per_worker] for key, value in batch.items()}
-
+            shard = BatchShard(context.input_pipeline_id, context.num_input_pipelines)
             # A worker with several local replicas hands them consecutive per-replica batches.
-            return self.train_dataset(start).map(worker_rows).rebatch(per_replica)
+            return self.train_dataset(start, shard).rebatch(context.get_per_replica_batch_size(global_batch))
 
         return self.strategy.distribute_datasets_from_function(worker_batches)
 

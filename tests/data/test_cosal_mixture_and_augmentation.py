@@ -7,7 +7,9 @@ import tensorflow as tf
 
 from lbie_tf.data import cosal, cosal_augmentation
 from lbie_tf.data import cosal_vocabulary as vocab
+from lbie_tf.data.batch_shard import BatchShard
 from lbie_tf.errors import ConfigError
+from tests.data.shard_check import assert_shards_rebuild_the_global_batches
 
 NUM = 600
 MIXTURE = (4, 4, 6, 8)
@@ -136,3 +138,17 @@ def test_tone_changes_edges_but_not_full_ink():
     # 0.5 ** tone over the tone range, widened for JPEG noise and rounding.
     assert 0.5**high - 0.08 < relative.min() < 0.5**high + 0.08 and 0.5**low - 0.08 < relative.max() < 1.0
     assert ink[:, 5, 0].max() < 30  # uncovered stays (nearly) white
+
+
+@pytest.mark.parametrize("count", [2, 4])
+def test_each_input_pipeline_generates_only_its_rows_of_every_global_batch(count):
+    config = cosal.CosalConfig(augment=True, num_direct_mixture=MIXTURE, curriculum=((8, 3),))
+    assert_shards_rebuild_the_global_batches(lambda start, shard: cosal.train_dataset(config, 8, start, shard),
+                                             global_batch=8, count=count, steps=5, start_step=1)  # crosses a stage
+
+
+def test_a_shard_needs_a_global_batch_it_divides():
+    with pytest.raises(ConfigError, match="divisible"):
+        cosal.train_dataset(cosal.CosalConfig(), 6, shard=BatchShard(0, 4))
+    with pytest.raises(ConfigError, match="does not exist"):
+        BatchShard(2, 2)

@@ -10,6 +10,7 @@ import tensorflow as tf
 from lbie_tf.cli import flags as lbie_flags
 from lbie_tf.data import color_space, flowers
 from lbie_tf.errors import ConfigError, DataError
+from tests.data.shard_check import assert_shards_rebuild_the_global_batches
 from tests.datasets.flowers_fixture import (
     CLASS_COLOURS,
     CLASS_SPLIT,
@@ -210,3 +211,10 @@ def test_bad_configs_and_missing_data(tmp_path):
         flowers.FlowersConfig(data_dir="x", image_size=64, resize_size=32)
     with pytest.raises(DataError, match="--manual_dir"):
         flowers.load_builder(flowers.FlowersConfig(data_dir=str(tmp_path)))
+
+
+def test_each_input_pipeline_reads_only_its_rows_of_every_global_batch(config):
+    flipped = dataclasses.replace(config, resize_size=SIZE + 8)
+    assert_shards_rebuild_the_global_batches(
+        lambda start, shard: flowers.train_dataset(flipped, 4, start, shard), global_batch=4, count=2, steps=3,
+        start_step=19)  # crosses the epoch boundary at example 79

@@ -8,6 +8,7 @@ import tensorflow as tf
 from lbie_tf.data import referit
 from lbie_tf.errors import ConfigError, DataError
 from tests.data import referit_fixture
+from tests.data.shard_check import assert_shards_rebuild_the_global_batches
 
 
 def _config(referit_prepared, **overrides):
@@ -65,3 +66,10 @@ def test_missing_prepared_data_and_bad_config(tmp_path):
         referit.prepare(referit.ReferitConfig(data_dir=str(tmp_path), manual_dir=str(tmp_path)))
     with pytest.raises(ConfigError, match="ReferitConfig.eval_split='val'"):
         referit.ReferitConfig(eval_split="val")
+
+
+def test_each_input_pipeline_reads_only_its_rows_of_every_global_batch(referit_prepared):
+    config = _config(referit_prepared, shuffle_buffer=4)
+    assert_shards_rebuild_the_global_batches(
+        lambda start, shard: referit.train_dataset(config, 64, 4, start, shard), global_batch=4, count=2, steps=3,
+        start_step=1)  # crosses the epoch boundary at expression 8
