@@ -41,3 +41,18 @@ def test_half_ink_reference_is_what_thresholding_the_second_renderer_allows():
     assert 0.95 < reference < 1.0  # the edges blur, but the pixels find nearly every outline (measured 0.989)
     darker = half_ink_reference(renderer_batches(4, 100, 0, 48, tone=3.0), 7)
     assert darker < reference - 0.03  # darkened edges cross half ink outside the outlines
+
+
+def test_augmented_row_is_the_training_augmentation_on_ids_no_run_trains_on(shipped):
+    import numpy as np
+
+    from experiments.cosal_best import UNSEEN_TRAINING_ID, augmented_batches, augmented_row
+    from lbie_tf.data import cosal
+
+    batch = next(iter(augmented_batches(4, 50, 48, batch_size=50)))
+    assert int(np.min(batch["example_id"])) == UNSEEN_TRAINING_ID > cosal.CosalConfig().train_size
+    plain = cosal.generate(batch["example_id"], cosal.CosalConfig(num_direct=4), "train")
+    np.testing.assert_array_equal(batch["tokens"], plain["tokens"])  # the same captions, augmented sketches
+    assert not np.array_equal(batch["image"], plain["sketch"])
+    row = augmented_row(shipped[0], 4, 100)
+    assert 0.9 < row["mean_iou"] <= 1.0 and 0.9 < row["foreground_area_ratio"] < 1.1
