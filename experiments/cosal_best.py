@@ -194,8 +194,10 @@ def render(report: dict) -> str:
         "",
         "Each pixel's brightness b in [0, 1] made b ** tone after the product's preprocessing: below 1 the "
         "anti-aliased edges and grey ink get lighter, above 1 darker; white and black stay as they are. "
-        "A model that finds the outlines from the edges' profile, rather than from one renderer's exact grey "
-        "levels, keeps its IoU.",
+        "The labels stay where the shapes are, but the point where an edge is half dark moves: inwards on "
+        "lighter images, outwards on darker ones. A model trained on labels at half ink (the augmentation's "
+        "rule) draws lighter images' shapes smaller and darker images' larger, as thresholding the pixels "
+        "would.",
         "",
         "| tone | second renderer mean IoU | errors on the edge band | predicted / true shape area |",
         "|---|---|---|---|",
@@ -203,8 +205,8 @@ def render(report: dict) -> str:
           f"{row['foreground_area_ratio']:.3f} |" for row in report["tone_rows"]),
         "",
         f"What the pixels alone allow: each pixel thresholded at half of its sketch's darkest ink and given its "
-        f"cell's true colour reaches mean IoU {report['half_ink_reference']:.4f} on the same images (the labels "
-        "are the shapes' half-coverage outlines, so the rest is where the anti-aliasing blurs them).",
+        f"cell's true colour reaches mean IoU {report['half_ink_reference']:.4f} on the same images (tone 1; the "
+        "labels are the shapes' half-coverage outlines, so the rest is where the anti-aliasing blurs them).",
         "",
     ]
     return "\n".join(lines)
