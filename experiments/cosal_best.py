@@ -128,9 +128,13 @@ def tone_rows(model, num_direct: int, renderer_size: int, renderer_seed: int, to
     rows = []
     for tone in tones:
         report = score(renderer_batches(num_direct, renderer_size, renderer_seed, model.image_size, tone=tone))
-        rows.append({"tone": tone, "mean_iou": report["mean_iou"], **{
-            key: report[key] for key in ("error_share_on_edge_band", "foreground_area_ratio")}})
+        rows.append({"tone": tone, **_summary(report)})
     return rows
+
+
+def _summary(report: dict) -> dict:
+    """A scorer report's mean IoU, edge-band share and area ratio."""
+    return {key: report[key] for key in ("mean_iou", "error_share_on_edge_band", "foreground_area_ratio")}
 
 
 def measure(model, num_direct: int, test_size: int, renderer_size: int, renderer_seed: int) -> dict:
@@ -146,9 +150,7 @@ def measure(model, num_direct: int, test_size: int, renderer_size: int, renderer
 
 def augmented_row(model, num_direct: int, size: int) -> dict:
     """The model's mean IoU, edge-band share and area ratio on held-out augmented sketches."""
-    report = scorer(model)(augmented_batches(num_direct, size, model.image_size))
-    return {"mean_iou": report["mean_iou"],
-            **{key: report[key] for key in ("error_share_on_edge_band", "foreground_area_ratio")}}
+    return _summary(scorer(model)(augmented_batches(num_direct, size, model.image_size)))
 
 
 def render(report: dict) -> str:
@@ -189,7 +191,7 @@ def render(report: dict) -> str:
         "left is where it puts their outlines on another renderer's anti-aliased edges (the area ratio says "
         "whether it draws them smaller or larger).",
         "",
-        *_augmented_lines(report),
+        *_augmented_lines(report["augmented_size"], report["tone_num_direct"], report["augmented_row"]),
         f"## The second renderer's tone ({report['tone_num_direct']} direct sentences)",
         "",
         "Each pixel's brightness b in [0, 1] made b ** tone after the product's preprocessing: below 1 the "
@@ -212,13 +214,10 @@ def render(report: dict) -> str:
     return "\n".join(lines)
 
 
-def _augmented_lines(report: dict) -> list[str]:
-    if "augmented_row" not in report:
-        return []
-    row = report["augmented_row"]
+def _augmented_lines(size: int, num_direct: int, row: dict) -> list[str]:
     return [
-        f"The model's own training distribution, held out ({report['augmented_size']:,} sketches drawn by the "
-        f"training augmentation, `lbie_tf/data/cosal_augmentation.py`, at {report['tone_num_direct']} direct "
+        f"The model's own training distribution, held out ({size:,} sketches drawn by the "
+        f"training augmentation, `lbie_tf/data/cosal_augmentation.py`, at {num_direct} direct "
         f"sentences, example ids from {UNSEEN_TRAINING_ID:,} on, never trained on): mean IoU "
         f"{row['mean_iou']:.4f}, {row['error_share_on_edge_band']:.1%} of the errors on the edge band, predicted / "
         f"true shape area {row['foreground_area_ratio']:.3f}. Where this is as low as the second renderer's row, "

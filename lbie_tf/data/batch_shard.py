@@ -8,7 +8,7 @@ the n shards are the global batch a single process builds, so a cluster trains o
 process at the same global batch size.
 
 Every training stream here (`cosal`, `flowers`, `referit`) numbers its examples by stream position and
-filters those positions with `BatchShard.keep` before it builds any example.
+keeps this pipeline's positions with `BatchShard.select` before it builds any example.
 """
 
 from __future__ import annotations
@@ -49,13 +49,15 @@ class BatchShard:
         row = tf.math.floormod(position, global_batch)
         return (row >= self.index * rows) & (row < (self.index + 1) * rows)
 
-    def positions(self, positions: tf.data.Dataset, global_batch: int) -> tf.data.Dataset:
-        """`positions` (int64 stream positions, starting at a multiple of `global_batch`) filtered to this
-        pipeline's rows; the whole stream when `count` is 1."""
+    def select(self, stream: tf.data.Dataset, global_batch: int, position=None) -> tf.data.Dataset:
+        """The elements of `stream` (starting at a multiple of `global_batch`) in this pipeline's rows; the
+        whole stream when `count` is 1. `position(element)` is an element's int64 stream position (default:
+        the element itself)."""
         self.rows(global_batch)  # checked here, not inside the traced filter
         if self.count == 1:
-            return positions
-        return positions.filter(lambda position: self.keep(position, global_batch))
+            return stream
+        position = position or (lambda element: element)
+        return stream.filter(lambda element: self.keep(position(element), global_batch))
 
 
 WHOLE_BATCH = BatchShard()

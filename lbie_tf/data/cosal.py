@@ -436,7 +436,7 @@ def _stage_batches(config: CosalConfig, batch_size: int, start_step: int, shard:
     def generate_batch(positions):
         return generate(train_example_ids(positions, config), config, "train")
 
-    positions = shard.positions(tf.data.Dataset.counter(start=start_step * batch_size), batch_size)
+    positions = shard.select(tf.data.Dataset.counter(start=start_step * batch_size), batch_size)
     return (
         positions.batch(shard.rows(batch_size), drop_remainder=True)
         .map(generate_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)

@@ -69,6 +69,11 @@ _MOVE_DRAWS = 3  # scale, shift x, shift y per cell
 _SKETCH_DRAWS = 4  # tone, ink, JPEG yes/no, JPEG quality
 
 
+def _sketch_uniforms(example_ids: tf.Tensor, seed: int) -> tf.Tensor:
+    """float32 `[batch, _SKETCH_DRAWS]`: each example's tone, ink level, JPEG yes/no and JPEG quality draws."""
+    return random_hash.uniform(seed, _SKETCH_STREAM, example_ids, _SKETCH_DRAWS)
+
+
 def _between(uniform: tf.Tensor, bounds: tuple[float, float]) -> tf.Tensor:
     low, high = bounds
     return low + (high - low) * uniform
@@ -141,9 +146,8 @@ def apply_tone(coverage: tf.Tensor, example_ids: tf.Tensor, seed: int) -> tf.Ten
     Returns:
         float32, the shape of `coverage`: `coverage ** tone` with one tone per example (0 and 1 unchanged).
     """
-    uniforms = random_hash.uniform(seed, _SKETCH_STREAM, example_ids, _SKETCH_DRAWS)
     low, high = (math.log(bound) for bound in TONE_RANGE)
-    tone = tf.exp(_between(uniforms[:, 0], (low, high)))
+    tone = tf.exp(_between(_sketch_uniforms(example_ids, seed)[:, 0], (low, high)))
     return tf.pow(coverage, tf.reshape(tone, [-1] + [1] * (coverage.shape.rank - 1)))
 
 
@@ -158,7 +162,7 @@ def draw_sketch(ink: tf.Tensor, example_ids: tf.Tensor, seed: int) -> tf.Tensor:
     Returns:
         uint8 `[batch, S, S, 3]`, dark shapes on white.
     """
-    uniforms = random_hash.uniform(seed, _SKETCH_STREAM, example_ids, _SKETCH_DRAWS)
+    uniforms = _sketch_uniforms(example_ids, seed)
     ink = ink[..., tf.newaxis] * _between(uniforms[:, 1], INK_RANGE)[:, tf.newaxis, tf.newaxis, tf.newaxis]
     sketch = tf.cast(tf.round(255.0 * (1.0 - ink)), tf.uint8)  # [batch, S, S, 1]
     quality = tf.cast(tf.floor(_between(uniforms[:, 3], (JPEG_QUALITY_RANGE[0], JPEG_QUALITY_RANGE[1] + 1))),

@@ -107,7 +107,7 @@ def train_dataset(config: FlowersConfig, batch_size: int, start_step: int = 0,
             `shard.rows(batch_size)`); the whole batch by default.
     """
     examples = _examples(config, TRAIN_SPLIT)
-    positions = shard.positions(tf.data.Dataset.range(start_step * batch_size, np.iinfo(np.int64).max), batch_size)
+    positions = shard.select(tf.data.Dataset.range(start_step * batch_size, np.iinfo(np.int64).max), batch_size)
     return _batched(positions, examples.train_record, config, shard.rows(batch_size), train=True,
                     drop_remainder=True)
 

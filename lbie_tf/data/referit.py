@@ -109,16 +109,13 @@ def train_dataset(config: ReferitConfig, image_size: int, batch_size: int, start
     """Endless shuffled training batches of `trainval` from step `start_step` on (the same batches as an
     uninterrupted run: the order depends only on `shuffle_seed`). With a `shard`, only that input pipeline's
     rows of each global batch are read (`lbie_tf.data.batch_shard`; batches of `shard.rows(batch_size)`)."""
-    rows = shard.rows(batch_size)
     objects, features = _objects(config, "trainval")
     stream = _numbered(_expressions(objects).shuffle(config.shuffle_buffer, seed=config.shuffle_seed,
                                                      reshuffle_each_iteration=True).repeat())
-    stream = stream.skip(start_step * batch_size)  # example_id = stream position
-    if shard.count > 1:
-        stream = stream.filter(lambda e: shard.keep(e["example_id"], batch_size))
+    stream = shard.select(stream.skip(start_step * batch_size), batch_size, position=lambda e: e["example_id"])
     return (stream.map(lambda e: _model_view(e, features, image_size, False), num_parallel_calls=tf.data.AUTOTUNE,
                        deterministic=True)
-            .batch(rows, drop_remainder=True)
+            .batch(shard.rows(batch_size), drop_remainder=True)
             .prefetch(tf.data.AUTOTUNE))
 
 
