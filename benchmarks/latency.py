@@ -5,7 +5,8 @@ flat buffer of `predict_tensors` and the Keras model.
 
 Uses the shipped pretrained segmenter and colorizer when they are installed, else freshly built presets (same
 architecture, random weights), and says which. Prints, per model, each path's batch-1 p50 and p99 (SavedModel
-`predict_tensors` and `serving_default`, the Keras model in a `tf.function`, the TFLite interpreter), the p50 of
+`predict_tensors` and `serving_default`, both also as exported by `lbie-export --jit_compile`, the model's call
+compiled by XLA; the Keras model in a `tf.function`, the TFLite interpreter), the p50 of
 each stage of `serving_default` run on its own (decode + resize, tokenizer, model, back to the input's size),
 the `.tflite` size and the `serving_default` throughput at `--batch_size` different CoSaL test sketches (PNG)
 per call. Each call is timed end to end, outputs fetched to numpy, after `--warmup` untimed calls. Beside them,
@@ -30,6 +31,7 @@ from absl import flags, logging  # noqa: E402
 from benchmarks.throughput import MATMUL_SIZE  # noqa: E402
 
 FLAGS = flags.FLAGS
+XLA_MODEL_STAGE = "model (predict_tensors, lbie-export --jit_compile)"
 
 
 def load_models() -> dict:
@@ -122,13 +124,17 @@ def model_paths(kind: str, model, signatures, export_path: str, x: dict) -> dict
     tensors = predict_inputs(kind, x)
     keras_call = tf.function(lambda inputs: model(inputs, training=False))
     arrays = {name: value.numpy() for name, value in tensors.items()}
-    return {
-        "saved_model predict_tensors": lambda: signatures["predict_tensors"](**tensors),
-        "saved_model serving_default": lambda: signatures["serving_default"](image_bytes=x["image_bytes"],
-                                                                             text=x["text"]),
-        "keras": lambda: keras_call(tensors),
-        "tflite predict_tensors": lambda: runner(**arrays),
-    }
+    return {**saved_model_paths(kind, signatures, x), "keras": lambda: keras_call(tensors),
+            "tflite predict_tensors": lambda: runner(**arrays)}
+
+
+def saved_model_paths(kind: str, signatures, x: dict) -> dict:
+    """`{"saved_model predict_tensors": call, "saved_model serving_default": call}` of loaded `signatures` on
+    request `x` (`example_request`)."""
+    tensors = predict_inputs(kind, x)
+    return {"saved_model predict_tensors": lambda: signatures["predict_tensors"](**tensors),
+            "saved_model serving_default": lambda: signatures["serving_default"](image_bytes=x["image_bytes"],
+                                                                                 text=x["text"])}
 
 
 def stage_paths(kind: str, model, signatures, x: dict) -> dict:
@@ -191,20 +197,26 @@ def measure() -> dict:
         with tempfile.TemporaryDirectory() as export_dir:
             path = export_model(model, export_dir, tflite=True)
             signatures = tf.saved_model.load(path).signatures
-            for name, call in model_paths(kind, model, signatures, path, x).items():
+            xla = tf.saved_model.load(export_model(model, export_dir, jit_compile=True)).signatures
+            paths = model_paths(kind, model, signatures, path, x)
+            paths.update({f"xla {name}": call for name, call in saved_model_paths(kind, xla, x).items()})
+            for name, call in paths.items():
                 result["paths"][name] = dict(zip(("p50_ms", "p99_ms"), percentiles_ms(call, FLAGS.calls, FLAGS.warmup)))
                 print(f"{kind} latency {name} batch=1: p50 {result['paths'][name]['p50_ms']:.2f} ms "
                       f"p99 {result['paths'][name]['p99_ms']:.2f} ms", flush=True)
-            for name, call in stage_paths(kind, model, signatures, x).items():
+            stages = stage_paths(kind, model, signatures, x)
+            stages[XLA_MODEL_STAGE] = saved_model_paths(kind, xla, x)["saved_model predict_tensors"]
+            for name, call in stages.items():
                 result["stages"][name] = percentiles_ms(call, FLAGS.calls, FLAGS.warmup)[0]
                 print(f"{kind} serving_default stage {name}: p50 {result['stages'][name]:.2f} ms", flush=True)
             result["tflite_bytes"] = os.path.getsize(os.path.join(path, TFLITE_FILE))
-            serve = signatures["serving_default"]
-            p50, _ = percentiles_ms(lambda: serve(image_bytes=batch["image_bytes"], text=batch["text"]),
-                                    FLAGS.batch_calls, min(FLAGS.warmup, 5))
-            result["batch_images_per_second"] = FLAGS.batch_size / p50 * 1e3
-            print(f"{kind} throughput saved_model serving_default batch={FLAGS.batch_size}: "
-                  f"{result['batch_images_per_second']:.0f} images/s (p50 {p50:.1f} ms per call)", flush=True)
+            for key, loaded in (("batch_images_per_second", signatures), ("xla_batch_images_per_second", xla)):
+                serve = loaded["serving_default"]
+                p50, _ = percentiles_ms(lambda: serve(image_bytes=batch["image_bytes"], text=batch["text"]),
+                                        FLAGS.batch_calls, min(FLAGS.warmup, 5))
+                result[key] = FLAGS.batch_size / p50 * 1e3
+                print(f"{kind} throughput {key} batch={FLAGS.batch_size}: {result[key]:.0f} images/s "
+                      f"(p50 {p50:.1f} ms per call)", flush=True)
     return report
 
 

@@ -94,12 +94,14 @@ def caption_tokenizer(model) -> tf.Module:
     return CaptionTokenizer(model.sentences, model.words)
 
 
-def serving_functions(model, tokenizer: tf.Module, batch: int | None = None) -> dict:
+def serving_functions(model, tokenizer: tf.Module, batch: int | None = None, jit_compile: bool = False) -> dict:
     """`{"serving_default": tf.function, "predict_tensors": tf.function}` for a servable `model` and its
-    `caption_tokenizer`; `batch` fixes the batch dimension of `predict_tensors` (None: any)."""
+    `caption_tokenizer`; `batch` fixes the batch dimension of `predict_tensors` (None: any); `jit_compile`
+    compiles the model's call in both with XLA (`frozen_model.frozen_call`; decoding, the tokenizer and the
+    resizes stay TensorFlow ops)."""
     if isinstance(model, LanguageColorizer):
-        return _colorizer_functions(model, tokenizer, batch)
-    return _segmenter_functions(model, tokenizer, batch)
+        return _colorizer_functions(model, tokenizer, batch, jit_compile)
+    return _segmenter_functions(model, tokenizer, batch, jit_compile)
 
 
 def _request_images(image_bytes: tf.Tensor, text: tf.Tensor, size: int,
@@ -116,10 +118,11 @@ def _request_images(image_bytes: tf.Tensor, text: tf.Tensor, size: int,
 _REQUEST = [tf.TensorSpec([None], tf.string, name="image_bytes"), tf.TensorSpec([None], tf.string, name="text")]
 
 
-def _segmenter_functions(model, tokenizer: CaptionTokenizer, batch: int | None) -> dict:
+def _segmenter_functions(model, tokenizer: CaptionTokenizer, batch: int | None, jit_compile: bool) -> dict:
     size = model.config.image_size
     call = frozen_call(model, {"image": tf.TensorSpec([batch, size, size, 3], tf.float32),
-                               "tokens": tf.TensorSpec([batch, model.sentences, model.words], tf.int32)})
+                               "tokens": tf.TensorSpec([batch, model.sentences, model.words], tf.int32)},
+                       jit_compile)
 
     def predict(image, tokens) -> dict:
         outputs = call(image=image, tokens=tokens)
@@ -144,10 +147,11 @@ def _segmenter_functions(model, tokenizer: CaptionTokenizer, batch: int | None) 
     return {"serving_default": serving_default, "predict_tensors": predict_tensors}
 
 
-def _colorizer_functions(model, inputs: CosalInputs | FlowersInputs, batch: int | None) -> dict:
+def _colorizer_functions(model, inputs: CosalInputs | FlowersInputs, batch: int | None,
+                         jit_compile: bool) -> dict:
     size = inputs.size
     call = frozen_call(model, {"gray": tf.TensorSpec([batch, size, size, 1], tf.float32),
-                               "tokens": tf.TensorSpec([batch, inputs.words], tf.int32)})
+                               "tokens": tf.TensorSpec([batch, inputs.words], tf.int32)}, jit_compile)
 
     def predict(gray, tokens) -> dict:
         outputs = call(gray=gray, tokens=tokens)

@@ -64,11 +64,19 @@ def export_path(model, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def jit_export_path(model, tmp_path_factory):
+    return export.export_model(model, str(tmp_path_factory.mktemp("colorizer_xla")), jit_compile=True)
+
+
+@pytest.fixture(scope="module")
 def serve(export_path):
     return tf.saved_model.load(export_path).signatures["serving_default"]
 
 
-def test_reloaded_in_fresh_process_matches_keras(model, example, export_path, tmp_path):
+@pytest.mark.parametrize("exported", ["export_path", "jit_export_path"])
+def test_reloaded_in_fresh_process_matches_keras(model, example, exported, request, tmp_path):
+    """Both signatures, the model's call as TensorFlow ops or compiled by XLA (`jit_compile=True`)."""
+    export_path = request.getfixturevalue(exported)
     np.savez(tmp_path / "inputs.npz", **example)
     subprocess.run([sys.executable, "-c", RELOAD_SCRIPT, export_path, str(tmp_path / "inputs.npz"),
                     str(tmp_path / "out.npz")], check=True, env=ENV, capture_output=True)

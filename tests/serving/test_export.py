@@ -96,6 +96,36 @@ def test_reloaded_in_fresh_process_matches_keras(model, example, export_path, tm
     np.testing.assert_array_equal(out["serving_edited_image"], vocab.RGB_PALETTE[class_map])
 
 
+def _must_compile_functions(path: str) -> int:
+    """How many functions of the SavedModel at `path` carry XLA's `_XlaMustCompile=True` attribute."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    saved = saved_model_pb2.SavedModel.FromString(open(os.path.join(path, "saved_model.pb"), "rb").read())
+    library = saved.meta_graphs[0].graph_def.library.function
+    return sum(function.attr["_XlaMustCompile"].b for function in library)
+
+
+def test_jit_compiled_export_matches_keras_in_fresh_process(model, example, export_path, tmp_path):
+    """`lbie-export --jit_compile`: the model's call is XLA-compiled in the SavedModel, and the reloaded
+    signatures still give the Keras model's outputs (1e-5) and class maps."""
+    run_dir = tmp_path / "run"
+    write_run_config(str(run_dir), {"model": model.config.to_dict(), "sentences": 9, "words": 3})
+    AtomicCheckpointManager(tf.train.Checkpoint(model=model), str(run_dir)).save(1)
+    result = subprocess.run([sys.executable, "-m", "lbie_tf.cli.export", f"--export_dir={tmp_path / 'serving'}",
+                             f"--model_dir={run_dir}", "--jit_compile"], env=ENV, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    path = str(tmp_path / "serving" / "1")
+    assert _must_compile_functions(path) > 0 and _must_compile_functions(export_path) == 0
+    np.savez(tmp_path / "inputs.npz", **example)
+    subprocess.run([sys.executable, "-c", RELOAD_SCRIPT, path, str(tmp_path / "inputs.npz"),
+                    str(tmp_path / "out.npz")], check=True, env=ENV, capture_output=True)
+    out = np.load(tmp_path / "out.npz")
+    expected = model({"image": example["image"], "tokens": example["tokens"]}, training=False)
+    np.testing.assert_allclose(out["tensors_logits"], expected["logits"], atol=1e-5)
+    np.testing.assert_array_equal(out["serving_class_map"], np.argmax(expected["logits"], axis=-1))
+    np.testing.assert_array_equal(out["serving_stop_step"], expected["stop_step"])
+
+
 def test_serving_tokenizes_like_encode_caption(loaded, model, example):
     """Upper case, hyphens, extra spaces and ';' / newline separators give the same tokens."""
     messy = example["text"][0].decode().upper().replace(". ", " ;\n  ").replace("LIGHT GREEN", "light-Green")
@@ -219,7 +249,7 @@ def test_failed_write_leaves_no_version_folder(model, tmp_path, monkeypatch):
             open(os.path.join(path, "saved_model.pb"), "w").close()
             raise OSError("disk full")
 
-    monkeypatch.setattr(export, "_archive", lambda model: FailingArchive())
+    monkeypatch.setattr(export, "_archive", lambda model, jit_compile: FailingArchive())
     with pytest.raises(DataError, match="disk full"):
         export.export_model(model, str(tmp_path))
     assert os.listdir(tmp_path) == []
