@@ -6,7 +6,8 @@ For each number of direct sentences in `--num_direct` (default 4 to 8): test mea
 the product's own preprocessing, `--renderer_size` images). At the first of them also: the second renderer with
 its images' tone changed (`--tones`: each pixel's brightness b in [0, 1] becomes b ** tone, so a tone below 1
 lightens the anti-aliased edges and one above 1 darkens them), and what the pixels alone allow there (each
-pixel thresholded at half of its sketch's darkest ink and given its cell's true colour). Writes `<out>.json`
+pixel thresholded at half of its sketch's darkest ink and given its cell's true colour), and the second renderer
+with its sketches drawn at other sizes (`--drawn_sizes`). Writes `<out>.json`
 and `<out>.md` (the Markdown is rendered from the JSON alone: `--render_only` redoes it).
 
     python -m experiments.cosal_best --model_dir=runs/cosal_best --out=docs/results/cosal_best
@@ -31,10 +32,11 @@ UNSEEN_TRAINING_ID = 10_000_000  # above every training id (`CosalConfig.train_s
 
 @functools.cache
 def renderer_batches(num_direct: int, count: int, seed: int, image_size: int, batch_size: int = 100,
-                     tone: float = 1.0):
+                     tone: float = 1.0, drawn_size: int | None = None):
     """The second renderer's examples through the product's preprocessing, as evaluation batches (each
-    pixel's brightness b in [0, 1] made b ** `tone` after the preprocessing). Rendered once per arguments: the
-    test-split rows, the tone rows and the half-ink reference read the same images."""
+    pixel's brightness b in [0, 1] made b ** `tone` after the preprocessing; drawn `drawn_size` pixels wide,
+    default `pillow_cosal.SIZE`). Rendered once per arguments: the test-split rows, the tone rows and the
+    half-ink reference read the same images."""
     import tensorflow as tf
 
     from lbie_tf.serving.captions import encode_text
@@ -44,7 +46,8 @@ def renderer_batches(num_direct: int, count: int, seed: int, image_size: int, ba
     rng = np.random.default_rng([seed, num_direct])
     images, tokens, labels = [], [], []
     for _ in range(count):
-        sketch, label_map, sentences = pillow_cosal.render(rng, num_direct, label_size=image_size)
+        sketch, label_map, sentences = pillow_cosal.render(rng, num_direct, label_size=image_size,
+                                                           size=drawn_size or pillow_cosal.SIZE)
         image = np.asarray(model_input(sketch, image_size), np.float64)
         images.append(np.round(255.0 * (image / 255.0) ** tone).astype(np.uint8))
         tokens.append(encode_text(". ".join(sentences))[1])
@@ -132,6 +135,20 @@ def tone_rows(model, num_direct: int, renderer_size: int, renderer_seed: int, to
     return rows
 
 
+def drawn_size_rows(model, num_direct: int, renderer_size: int, renderer_seed: int, sizes) -> list[dict]:
+    """The second renderer's mean IoU, area ratio and half-ink reference with its sketches drawn at each of
+    `sizes` pixels (then resized to the model's input by the product's preprocessing)."""
+    from lbie_tf.data import cosal_vocabulary as vocab
+
+    score = scorer(model)
+    rows = []
+    for size in sizes:
+        batches = renderer_batches(num_direct, renderer_size, renderer_seed, model.image_size, drawn_size=size)
+        rows.append({"drawn_size": size, **_summary(score(batches)),
+                     "half_ink_reference": half_ink_reference(batches, 1 + vocab.NUM_COLOURS)})
+    return rows
+
+
 def _summary(report: dict) -> dict:
     """A scorer report's mean IoU, edge-band share and area ratio."""
     return {key: report[key] for key in ("mean_iou", "error_share_on_edge_band", "foreground_area_ratio")}
@@ -211,7 +228,27 @@ def render(report: dict) -> str:
         "labels are the shapes' half-coverage outlines, so the rest is where the anti-aliasing blurs them).",
         "",
     ]
+    if "drawn_size_rows" in report:  # reports measured before the rows existed have none
+        lines += _drawn_size_lines(report)
     return "\n".join(lines)
+
+
+def _drawn_size_lines(report: dict) -> list[str]:
+    return [
+        f"## The second renderer's drawing size ({report['tone_num_direct']} direct sentences)",
+        "",
+        "The same renderer's sketches drawn at each size, then resized to the model's input by the product's "
+        "preprocessing (the rows above are drawn at 150 pixels). The half-ink reference is as above, on "
+        "each row's images: the larger the drawing, the sharper its outlines after the resize.",
+        "",
+        "| drawn at (pixels) | second renderer mean IoU | half-ink reference | errors on the edge band | "
+        "predicted / true shape area |",
+        "|---|---|---|---|---|",
+        *(f"| {row['drawn_size']} | {row['mean_iou']:.4f} | {row['half_ink_reference']:.4f} | "
+          f"{row['error_share_on_edge_band']:.1%} | {row['foreground_area_ratio']:.3f} |"
+          for row in report["drawn_size_rows"]),
+        "",
+    ]
 
 
 def _augmented_lines(size: int, num_direct: int, row: dict) -> list[str]:
@@ -259,18 +296,22 @@ def main(argv):
         reference = half_ink_reference(renderer_batches(first, FLAGS.renderer_size, FLAGS.renderer_seed,
                                                         model.image_size), 1 + vocab.NUM_COLOURS)
         augmented = augmented_row(model, first, FLAGS.augmented_size)
-        print(json.dumps({"tones": tones, "half_ink_reference": reference, "augmented": augmented}))
+        sizes = drawn_size_rows(model, first, FLAGS.renderer_size, FLAGS.renderer_seed,
+                                [int(size) for size in FLAGS.drawn_sizes])
+        print(json.dumps({"tones": tones, "half_ink_reference": reference, "augmented": augmented,
+                          "drawn_sizes": sizes}))
         source = f"--pretrained={FLAGS.pretrained}" if FLAGS.pretrained else f"--model_dir={FLAGS.model_dir}"
         report = {
             "model": name, "step": step, "training_command": training_command,
             "command": f"python -m experiments.cosal_best {source} --num_direct={','.join(FLAGS.num_direct)} "
                        f"--test_size={FLAGS.test_size} --renderer_size={FLAGS.renderer_size} "
-                       f"--tones={','.join(FLAGS.tones)} --augmented_size={FLAGS.augmented_size} --out={FLAGS.out}",
+                       f"--tones={','.join(FLAGS.tones)} --augmented_size={FLAGS.augmented_size} "
+                       f"--drawn_sizes={','.join(FLAGS.drawn_sizes)} --out={FLAGS.out}",
             "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, TensorFlow "
                        f"{tf.__version__}",
             "test_size": FLAGS.test_size, "renderer_size": FLAGS.renderer_size, "rows": rows,
             "tone_num_direct": first, "tone_rows": tones, "half_ink_reference": reference,
-            "augmented_size": FLAGS.augmented_size, "augmented_row": augmented,
+            "augmented_size": FLAGS.augmented_size, "augmented_row": augmented, "drawn_size_rows": sizes,
         }
         with open(f"{FLAGS.out}.json", "w", encoding="utf-8") as f:
             json.dump(report, f, indent=2, sort_keys=True)
@@ -291,6 +332,8 @@ def define_flags() -> None:
                                                     "--num_direct (brightness b becomes b ** tone).")
     flags.DEFINE_integer("augmented_size", 2_000, "Held-out sketches of the training augmentation, measured at the "
                                                   "first --num_direct.")
+    flags.DEFINE_list("drawn_sizes", ["64", "96", "150", "300"], "Sides (pixels) the second renderer draws its "
+                      "sketches at for the drawing-size rows, measured at the first --num_direct.")
     flags.DEFINE_string("command", "", "The command that trained the model (stored in the report).")
     flags.DEFINE_string("out", "docs/results/cosal_best", "Report path without extension (.json and .md).")
     flags.DEFINE_bool("render_only", False, "Only re-render <out>.md from <out>.json.")

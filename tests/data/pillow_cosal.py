@@ -77,21 +77,22 @@ def _caption(rng: np.random.Generator, shapes: list[str], colours: list[int], nu
     return sentences
 
 
-def render(rng: np.random.Generator, num_direct: int, label_size: int = 48):
+def render(rng: np.random.Generator, num_direct: int, label_size: int = 48, size: int = SIZE):
     """One sketch, its labels and its caption.
 
     Args:
         rng: the random generator (seeded by the caller).
         num_direct: direct sentences in the caption (1..9).
         label_size: side of the returned label map (the model's image size).
+        size: side of the drawn sketch.
 
     Returns:
-        `(sketch, labels, sentences)`: uint8 `[SIZE, SIZE, 3]` dark shapes on white, uint8
+        `(sketch, labels, sentences)`: uint8 `[size, size, 3]` dark shapes on white, uint8
         `[label_size, label_size]` class ids (0 background, 1 + colour index), and 9 sentences.
     """
     shapes = [vocab.SHAPE_NAMES[i] for i in rng.permutation(vocab.NUM_SHAPES)]
     colours = rng.integers(vocab.NUM_COLOURS, size=9).tolist()
-    big = SIZE * _SUPERSAMPLE
+    big = size * _SUPERSAMPLE
     cell = big / _GRID
     ink = Image.new("L", (big, big), 255)
     inside = Image.new("L", (big, big), 0)
@@ -102,7 +103,7 @@ def render(rng: np.random.Generator, num_direct: int, label_size: int = 48):
         kind, geometry = _shape_outline(name, rng, (col * cell, row * cell, cell))
         _draw(ink_draw, kind, geometry, darkness)
         _draw(inside_draw, kind, geometry, 255)
-    sketch = np.asarray(ink.resize((SIZE, SIZE), Image.LANCZOS))
+    sketch = np.asarray(ink.resize((size, size), Image.LANCZOS))
     # A label pixel belongs to its cell's shape when the shape covers at least half of its area.
     covered = np.asarray(inside.resize((label_size, label_size), Image.BOX)) >= 128
     cell_of = np.arange(label_size) * _GRID // label_size
