@@ -21,9 +21,9 @@ from lbie_tf.serving import colorization_pixels, export, image_preprocessing
 from lbie_tf.serving.loading import load_model
 from lbie_tf.tasks import cosal_colorization
 from lbie_tf.training.checkpoints import AtomicCheckpointManager, write_run_config
+from tests.serving.fresh_process import ENV, reloaded_outputs
 from tests.serving.image_fixtures import encoded, header_only_png
 
-ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
 SMALL = ColorizerConfig(filters=8, vocab_size=cosal_colorization.VOCAB_SIZE, word_embedding_dim=16, text_units=16,
                         attention_units=16, fusion_units=32, steps=2, batch_norm=False, initializer="he")
 
@@ -77,10 +77,7 @@ def serve(export_path):
 def test_reloaded_in_fresh_process_matches_keras(model, example, exported, request, tmp_path):
     """Both signatures, the model's call as TensorFlow ops or compiled by XLA (`jit_compile=True`)."""
     export_path = request.getfixturevalue(exported)
-    np.savez(tmp_path / "inputs.npz", **example)
-    subprocess.run([sys.executable, "-c", RELOAD_SCRIPT, export_path, str(tmp_path / "inputs.npz"),
-                    str(tmp_path / "out.npz")], check=True, env=ENV, capture_output=True)
-    out = np.load(tmp_path / "out.npz")
+    out = reloaded_outputs(RELOAD_SCRIPT, export_path, example, tmp_path)
     expected = model({"gray": example["gray"], "tokens": example["ids"]}, training=False)
     np.testing.assert_allclose(out["tensors_ab"], expected["ab"], atol=1e-5)
     np.testing.assert_allclose(out["tensors_attention"], expected["attention"], atol=1e-5)

@@ -20,10 +20,10 @@ from lbie_tf.errors import DataError
 from lbie_tf.models.segmenter import build_segmenter
 from lbie_tf.serving import export, image_preprocessing
 from lbie_tf.training.checkpoints import AtomicCheckpointManager, write_run_config
+from tests.serving.fresh_process import ENV, reloaded_outputs
 from tests.serving.image_fixtures import encoded
 
 SAVED_MODEL_CLI = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
-ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 # Runs in a fresh interpreter: reloads the SavedModel with TF only and saves both signatures' outputs.
 RELOAD_SCRIPT = """
@@ -80,10 +80,7 @@ def test_export_writes_next_version_and_no_staging_folder(export_path):
 
 
 def test_reloaded_in_fresh_process_matches_keras(model, example, export_path, tmp_path):
-    np.savez(tmp_path / "inputs.npz", **example)
-    subprocess.run([sys.executable, "-c", RELOAD_SCRIPT, export_path, str(tmp_path / "inputs.npz"),
-                    str(tmp_path / "out.npz")], check=True, env=ENV, capture_output=True)
-    out = np.load(tmp_path / "out.npz")
+    out = reloaded_outputs(RELOAD_SCRIPT, export_path, example, tmp_path)
     expected = model({"image": example["image"], "tokens": example["tokens"]}, training=False)
     class_map = np.argmax(expected["logits"], axis=-1)
     np.testing.assert_allclose(out["tensors_logits"], expected["logits"], atol=1e-5)
@@ -116,10 +113,7 @@ def test_jit_compiled_export_matches_keras_in_fresh_process(model, example, expo
     assert result.returncode == 0, result.stderr
     path = str(tmp_path / "serving" / "1")
     assert _must_compile_functions(path) > 0 and _must_compile_functions(export_path) == 0
-    np.savez(tmp_path / "inputs.npz", **example)
-    subprocess.run([sys.executable, "-c", RELOAD_SCRIPT, path, str(tmp_path / "inputs.npz"),
-                    str(tmp_path / "out.npz")], check=True, env=ENV, capture_output=True)
-    out = np.load(tmp_path / "out.npz")
+    out = reloaded_outputs(RELOAD_SCRIPT, path, example, tmp_path)
     expected = model({"image": example["image"], "tokens": example["tokens"]}, training=False)
     np.testing.assert_allclose(out["tensors_logits"], expected["logits"], atol=1e-5)
     np.testing.assert_array_equal(out["serving_class_map"], np.argmax(expected["logits"], axis=-1))
